@@ -1,0 +1,26 @@
+# The one way to do each thing. `make help` lists the verbs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: help setup dev test
+
+help: ## list the verbs
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+
+setup: $(VENV)/.installed ## install everything: Python packages, Debian packages
+	@tools/system-packages
+
+$(VENV)/.installed: requirements-dev.txt backend/requirements.txt frontend/requirements.txt
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	@touch $@
+
+dev: $(VENV)/.installed ## run the shop locally: frontend http://127.0.0.1:8080, backend :8082
+	$(PYTHON) tools/dev
+
+test: setup ## set up, then run every test
+	$(PYTHON) -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,19 @@
+"""The inventory service: the shop's items as JSON at `/`."""
+
+from flask import Flask
+
+from . import health, inventory
+
+
+def create_app() -> Flask:
+    app = Flask(__name__)
+    app.json.sort_keys = False  # keep each item's fields in the documented order
+    app.register_blueprint(inventory.bp)
+    app.register_blueprint(health.bp)
+
+    @app.after_request
+    def no_sniffing(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    return app

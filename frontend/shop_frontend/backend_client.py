@@ -1,0 +1,99 @@
+"""Talking to the inventory service: pooled, time-bounded, size-bounded, validated.
+
+Every way the call can fail becomes a BackendError carrying the HTTP status the
+frontend answers with (503 unreachable, 504 too slow, 502 a bad answer).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .items import InvalidItems, Item, parse_items
+
+
+class BackendError(Exception):
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+class BackendClient:
+    def __init__(self, *, connect_timeout: float, read_timeout: float, max_response_bytes: int, pool_size: int):
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.max_response_bytes = max_response_bytes
+        self.session = requests.Session()
+        # No retries: a retry would double the wait on a hung backend.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["Accept"] = "application/json"
+
+    def fetch_items(self, uri: str) -> list[Item]:
+        body = self._get(uri)
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError) as exc:  # bad UTF-8 is a ValueError too
+            raise BackendError(502, f"the backend's answer is not valid JSON ({_short(exc)})") from None
+        try:
+            return parse_items(payload)
+        except InvalidItems as exc:
+            raise BackendError(502, f"the backend's items are malformed: {exc}") from None
+
+    def _get(self, uri: str) -> bytes:
+        # The read timeout bounds the whole answer, not just each socket read:
+        # a backend that trickles bytes is as slow as one that never answers.
+        deadline = time.monotonic() + self.read_timeout
+        try:
+            with self.session.get(uri, stream=True, timeout=(self.connect_timeout, self.read_timeout)) as response:
+                if not 200 <= response.status_code < 300:
+                    raise BackendError(502, f"the backend answered HTTP {response.status_code} {response.reason or ''}".rstrip())
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > self.max_response_bytes:
+                    raise BackendError(502, self._too_large())
+                chunks, size = [], 0
+                for chunk in response.iter_content(chunk_size=65_536):
+                    size += len(chunk)
+                    if size > self.max_response_bytes:
+                        raise BackendError(502, self._too_large())
+                    if time.monotonic() > deadline:
+                        raise requests.exceptions.ReadTimeout()
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except requests.exceptions.ConnectTimeout:
+            raise BackendError(504, f"the backend did not accept a connection within {self.connect_timeout:g}s") from None
+        except (requests.exceptions.ReadTimeout, requests.exceptions.Timeout):
+            raise BackendError(504, f"the backend did not answer within {self.read_timeout:g}s") from None
+        except requests.exceptions.ConnectionError as exc:
+            if "Read timed out" in str(exc):  # urllib3 reports a timeout inside a body read this way
+                raise BackendError(504, f"the backend did not answer within {self.read_timeout:g}s") from None
+            raise BackendError(503, f"the backend is unreachable ({_reason(exc)})") from None
+        except requests.exceptions.RequestException as exc:
+            raise BackendError(502, f"the backend call failed ({_reason(exc)})") from None
+
+    def _too_large(self) -> str:
+        return f"the backend's answer is larger than the {self.max_response_bytes}-byte limit"
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause of a requests error, e.g. 'Connection refused'."""
+    while exc.__context__ is not None and exc.__context__ is not exc:
+        exc = exc.__context__
+    text = str(exc)
+    if "Connection refused" in text:
+        return "connection refused"
+    if "Name or service not known" in text or "Temporary failure in name resolution" in text or "NameResolutionError" in text:
+        return "name not resolved"
+    if "RemoteDisconnected" in text or "Connection aborted" in text or "reset by peer" in text:
+        return "connection closed by the backend"
+    return _short(exc)

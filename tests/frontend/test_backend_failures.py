@@ -1,0 +1,134 @@
+"""Every way the backend can fail gives a clear page, the right status and one log line."""
+
+import json
+import time
+
+import pytest
+
+from tests.frontend.conftest import MAX_RESPONSE_BYTES, READ_TIMEOUT
+from tests.support.net import free_port
+from tests.support.stub_backend import Answer
+
+GOOD_ITEM = {"id": 1, "name": "Apple", "price": 0.5, "count": 33}
+
+
+def assert_error_page(response, status, *phrases):
+    html = response.get_data(as_text=True)
+    assert response.status_code == status, html
+    assert response.mimetype == "text/html"
+    assert "Traceback" not in html
+    for phrase in phrases:
+        assert phrase in html, f"{phrase!r} not on the error page"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def assert_logged_once(frontend_log, uri, *phrases):
+    lines = frontend_log()
+    assert len(lines) == 1, lines
+    assert uri in lines[0]
+    for phrase in phrases:
+        assert phrase in lines[0]
+
+
+def test_backend_down_is_a_503(client, write_config, frontend_log):
+    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    write_config(f'BACKEND_URI = "{uri}"')
+    response = client.get("/")
+    assert_error_page(response, 503, "unavailable", "unreachable", "connection refused")
+    assert_logged_once(frontend_log, uri, "connection refused")
+
+
+def test_unresolvable_backend_name_is_a_503(client, write_config, frontend_log):
+    write_config('BACKEND_URI = "http://no-such-service.invalid:8080"')
+    response = client.get("/")
+    assert_error_page(response, 503, "unreachable")
+    assert_logged_once(frontend_log, "no-such-service.invalid")
+
+
+def test_backend_that_never_answers_is_a_504_within_the_read_timeout(client, answer, stub_backend, frontend_log):
+    answer(Answer(hang=True))
+    started = time.monotonic()
+    response = client.get("/")
+    elapsed = time.monotonic() - started
+    assert_error_page(response, 504, "too slow", f"within {READ_TIMEOUT:g}s")
+    assert elapsed < READ_TIMEOUT + 0.5
+    assert_logged_once(frontend_log, stub_backend.uri, "did not answer")
+
+
+def test_backend_slower_than_the_read_timeout_is_a_504(client, answer):
+    answer(Answer(delay=READ_TIMEOUT * 3, body=json.dumps([GOOD_ITEM]).encode()))
+    assert_error_page(client.get("/"), 504, "too slow")
+
+
+@pytest.mark.parametrize("status", [404, 500, 503])
+def test_backend_non_2xx_is_a_502_naming_the_status(client, answer, stub_backend, frontend_log, status):
+    answer(Answer(status=status, body=b"oops", content_type="text/plain"))
+    assert_error_page(client.get("/"), 502, "bad answer", f"HTTP {status}")
+    assert_logged_once(frontend_log, stub_backend.uri, f"HTTP {status}")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"<html>not json</html>", b"", b'[{"id": 1,', b"\xff\xfe\xfa\x00not utf-8", b"[" * 100_000 + b"]" * 100_000],
+    ids=["html", "empty", "truncated", "not-utf8", "deeply-nested"],
+)
+def test_backend_answer_that_is_not_json_is_a_502(client, answer, stub_backend, frontend_log, body):
+    answer(Answer(body=body))
+    response = client.get("/")
+    if len(body) > MAX_RESPONSE_BYTES:
+        assert_error_page(response, 502, "larger than")
+    else:
+        assert_error_page(response, 502, "not valid JSON")
+    assert_logged_once(frontend_log, stub_backend.uri)
+
+
+def test_deeply_nested_json_within_the_size_limit_is_a_502(client, answer):
+    depth = MAX_RESPONSE_BYTES // 2 - 10
+    answer(Answer(body=b"[" * depth + b"]" * depth))
+    assert_error_page(client.get("/"), 502, "not valid JSON")
+
+
+@pytest.mark.parametrize(
+    ("payload", "phrase"),
+    [
+        ({"items": [GOOD_ITEM]}, "expected a JSON array of items, got an object"),
+        ("Apple", "expected a JSON array of items, got a string"),
+        ([GOOD_ITEM, "Banana"], "item 1 is a string, not an object"),
+        ([{"id": 1, "name": "Apple", "price": 0.5}], "item 0 lacks count"),
+        ([{**GOOD_ITEM, "id": [1]}], "item 0: id must be an integer, got an array"),
+        ([{**GOOD_ITEM, "id": True}], "item 0: id must be an integer, got a boolean"),
+        ([{**GOOD_ITEM, "name": None}], "item 0: name must be a string, got null"),
+        ([{**GOOD_ITEM, "price": "0.50"}], "item 0: price must be a number, got a string"),
+        ([{**GOOD_ITEM, "count": 1.5}], "item 0: count must be an integer, got a number"),
+    ],
+)
+def test_items_of_the_wrong_shape_are_a_502(client, answer, stub_backend, frontend_log, payload, phrase):
+    answer(Answer.json(payload))
+    assert_error_page(client.get("/"), 502, "malformed", phrase)
+    assert_logged_once(frontend_log, stub_backend.uri, phrase)
+
+
+def test_non_finite_prices_are_rejected(client, answer):
+    answer(Answer(body=b'[{"id": 1, "name": "Apple", "price": NaN, "count": 1}]'))
+    assert_error_page(client.get("/"), 502, "price must be a number")
+
+
+def test_oversized_answer_is_cut_off_at_the_limit(client, answer, frontend_log):
+    big = [dict(GOOD_ITEM, id=i) for i in range(MAX_RESPONSE_BYTES // 40)]
+    answer(Answer.json(big))
+    assert_error_page(client.get("/"), 502, "larger than", str(MAX_RESPONSE_BYTES))
+
+
+def test_oversized_answer_without_content_length_is_cut_off_while_reading(client, answer):
+    # A chunked answer has no Content-Length to refuse up front.
+    payload = b"[" + b",".join([json.dumps(GOOD_ITEM).encode()] * 4000) + b"]"
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(payload[i : i + 4096]), payload[i : i + 4096]) for i in range(0, len(payload), 4096))
+    answer(Answer(body=chunked + b"0\r\n\r\n", headers={"Transfer-Encoding": "chunked"}, content_type="application/json"))
+    assert_error_page(client.get("/"), 502, "larger than")
+
+
+def test_the_page_recovers_once_the_backend_answers_again(client, answer):
+    answer(Answer(status=500))
+    assert client.get("/").status_code == 502
+    answer(Answer.json([GOOD_ITEM]))
+    assert client.get("/").status_code == 200

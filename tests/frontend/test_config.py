@@ -1,0 +1,113 @@
+"""getBackendURI(): the config file contract, good files and bad ones."""
+
+import pytest
+from shop_frontend import settings
+from shop_frontend.backend_config import DEFAULT_BACKEND_URI, ConfigError, load_backend_uri
+
+from tests.support.stub_backend import Answer, StubBackend
+
+ITEM = {"id": 1, "name": "Apple", "price": 0.5, "count": 33}
+
+
+def test_without_a_config_file_the_backend_is_localhost_8082(tmp_path):
+    assert load_backend_uri(str(tmp_path / "absent.cfg")) == DEFAULT_BACKEND_URI == "http://localhost:8082"
+
+
+def test_without_a_config_file_the_page_asks_localhost_8082(client, config_path, frontend_log):
+    config_path.unlink()
+    client.get("/")
+    assert "http://localhost:8082" in frontend_log()[0]  # whatever answers there, that is where it asked
+
+
+def test_the_config_file_names_the_backend(write_config):
+    path = write_config('BACKEND_URI="http://python-shop-backend-service:8080"\n')
+    assert load_backend_uri(str(path)) == "http://python-shop-backend-service:8080"
+
+
+def test_a_changed_file_takes_effect_on_the_next_request(client, answer, write_config):
+    answer(Answer.json([ITEM]))
+    assert "Apple" in client.get("/").get_data(as_text=True)
+    with StubBackend() as second:
+        second.answer = Answer.json([{**ITEM, "name": "Quince"}])
+        write_config(f'BACKEND_URI = "{second.uri}"')
+        html = client.get("/").get_data(as_text=True)
+    assert "Quince" in html and "Apple" not in html
+
+
+def test_a_key_removed_from_the_file_does_not_linger(client, answer, write_config):
+    answer(Answer.json([ITEM]))
+    assert client.get("/").status_code == 200
+    write_config("OTHER = 1\n")
+    response = client.get("/")
+    assert response.status_code == 500
+    assert "does not set BACKEND_URI" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "phrases"),
+    [
+        ('BACKEND_URI = "http://x:8080', ["syntax error", "line 1"]),
+        ("\n\nBACKEND_URI = (", ["syntax error", "line 3"]),
+        ("OTHER_SETTING = 1\n", ["does not set BACKEND_URI"]),
+        ('BACKEND_URI = "ftp://backend:21"', ["must be an http:// or https:// URL", "ftp://backend:21"]),
+        ('BACKEND_URI = "python-shop-backend-service:8080"', ["must be an http:// or https:// URL"]),
+        ('BACKEND_URI = "http://"', ["must be an http:// or https:// URL with a host"]),
+        ('BACKEND_URI = "http://backend:99999"', ["not a valid URL"]),
+        ("BACKEND_URI = 8080", ["must be a string, not int"]),
+        ("BACKEND_URI = undefined_name", ["failed to load", "NameError"]),
+    ],
+    ids=["unterminated", "syntax-line-3", "no-key", "ftp", "no-scheme", "no-host", "bad-port", "not-a-string", "name-error"],
+)
+def test_a_bad_config_file_is_a_clear_500(client, write_config, config_path, frontend_log, stub_backend, text, phrases):
+    write_config(text)
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "misconfigured" in html and "Traceback" not in html
+    for phrase in phrases:
+        assert phrase in html
+    assert stub_backend.requests == 0, "a broken config must not fall back to any backend"
+    lines = frontend_log()
+    assert len(lines) == 1 and str(config_path) in lines[0]
+
+
+def test_an_unreadable_config_file_is_a_clear_500(client, config_path, frontend_log):
+    config_path.unlink()
+    config_path.mkdir()  # exists, but cannot be read as a file
+    response = client.get("/")
+    assert response.status_code == 500
+    assert "cannot be read" in response.get_data(as_text=True)
+
+
+def test_load_backend_uri_raises_config_error_naming_the_file(write_config):
+    path = write_config("BACKEND_URI = None")
+    with pytest.raises(ConfigError, match=str(path)):
+        load_backend_uri(str(path))
+
+
+def test_config_path_defaults_to_slash_config_and_env_overrides_it():
+    assert settings.from_environ({})["SHOP_CONFIG_PATH"] == "/config/config.cfg"
+    assert settings.from_environ({"CONFIG_PATH": "/tmp/x.cfg"})["SHOP_CONFIG_PATH"] == "/tmp/x.cfg"
+
+
+def test_timeouts_have_short_defaults_and_env_overrides():
+    defaults = settings.from_environ({})
+    assert defaults["BACKEND_CONNECT_TIMEOUT"] <= 2 and defaults["BACKEND_READ_TIMEOUT"] <= 5
+    custom = settings.from_environ({"BACKEND_CONNECT_TIMEOUT": "0.25", "BACKEND_READ_TIMEOUT": "7"})
+    assert (custom["BACKEND_CONNECT_TIMEOUT"], custom["BACKEND_READ_TIMEOUT"]) == (0.25, 7.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "phrase"),
+    [
+        ("BACKEND_READ_TIMEOUT", "soon", "is not a valid float"),
+        ("BACKEND_READ_TIMEOUT", "0", "must be between"),
+        ("BACKEND_CONNECT_TIMEOUT", "nan", "must be between"),
+        ("BACKEND_MAX_RESPONSE_BYTES", "1.5", "is not a valid int"),
+        ("BACKEND_POOL_SIZE", "0", "must be between"),
+    ],
+)
+def test_bad_environment_settings_stop_start_up_naming_the_variable(name, value, phrase):
+    with pytest.raises(settings.SettingsError, match=name) as failure:
+        settings.from_environ({name: value})
+    assert phrase in str(failure.value)

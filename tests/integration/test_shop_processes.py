@@ -1,0 +1,52 @@
+"""Both apps as real gunicorn processes from their Procfiles, wired by a config file."""
+
+import time
+
+import requests
+
+from tests.support.net import free_port, wait_until
+from tools.procfile import WebProcess
+
+NAMES = ["Apple", "Banana", "Orange", "Potato", "Onion"]
+
+
+def test_the_page_shows_all_five_items(shop):
+    response = requests.get(shop.frontend.url, timeout=5)
+    assert response.status_code == 200
+    positions = [response.text.index(f"<td>{name}</td>") for name in NAMES]
+    assert positions == sorted(positions)
+
+
+def test_procfile_serves_with_gunicorn_and_access_log(shop, artifacts_dir):
+    requests.get(shop.frontend.url, timeout=5)
+    assert requests.get(shop.frontend.url + "/healthz", timeout=5).headers["Server"] == "gunicorn"
+    assert len(shop.frontend.worker_pids()) >= 2
+    wait_until(lambda: '"GET / HTTP/1.1" 200' in (artifacts_dir / "frontend.log").read_text(), timeout=5, what="access log line")
+
+
+def test_rewriting_the_config_switches_backends_without_a_restart(shop, artifacts_dir):
+    workers_before = shop.frontend.worker_pids()
+    with WebProcess("backend", free_port(), log_path=artifacts_dir / "backend-2.log") as second:
+        requests.get(shop.frontend.url, timeout=5)
+        shop.point_at(second.url)
+        assert requests.get(shop.frontend.url, timeout=5).status_code == 200
+        # The very next page came from the second backend: its access log has the call.
+        assert '"GET / HTTP/1.1" 200' in (artifacts_dir / "backend-2.log").read_text()
+        shop.backend.stop()  # and the first one is no longer needed
+        assert requests.get(shop.frontend.url, timeout=5).status_code == 200
+    assert shop.frontend.proc.poll() is None
+    assert shop.frontend.worker_pids() == workers_before
+
+
+def test_a_stopped_backend_gives_the_error_page_then_the_page_recovers(shop, artifacts_dir):
+    assert requests.get(shop.frontend.url, timeout=5).status_code == 200
+    port = shop.backend.port
+    shop.backend.stop()
+    started = time.monotonic()
+    down = requests.get(shop.frontend.url, timeout=5)
+    assert time.monotonic() - started < 1.5  # connect 0.5 s + read 1 s configured
+    assert down.status_code == 503
+    assert "The inventory service is unavailable" in down.text
+    with WebProcess("backend", port, log_path=artifacts_dir / "backend-again.log"):
+        back = requests.get(shop.frontend.url, timeout=5)
+        assert back.status_code == 200 and "<td>Onion</td>" in back.text

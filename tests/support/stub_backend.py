@@ -1,0 +1,71 @@
+"""A stub inventory service on loopback, answering however a test tells it to.
+
+It is a real HTTP server, so the frontend's real client code (pooling,
+timeouts, size limits) runs against it.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    body: bytes = b"[]"
+    content_type: str = "application/json"
+    delay: float = 0.0  # seconds before answering
+    hang: bool = False  # accept, read the request, never answer (until the stub stops)
+    headers: dict = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, payload, status: int = 200) -> "Answer":
+        return cls(status=status, body=json.dumps(payload).encode())
+
+
+class StubBackend:
+    def __init__(self) -> None:
+        self.answer = Answer()
+        self.requests = 0
+        self._released = threading.Event()
+        stub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802
+                stub.requests += 1
+                answer = stub.answer
+                if answer.hang:
+                    stub._released.wait()
+                    return
+                if answer.delay:
+                    stub._released.wait(answer.delay)
+                self.send_response(answer.status)
+                self.send_header("Content-Type", answer.content_type)
+                if "Transfer-Encoding" not in answer.headers:
+                    self.send_header("Content-Length", str(len(answer.body)))
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(answer.body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.uri = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    def __enter__(self) -> "StubBackend":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._released.set()
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,90 @@
+"""Run an app folder's Procfile `web` command as a real process on loopback.
+
+Used by `make dev` and by the tests. The command runs exactly as written, with
+$PORT set, except that the bind host 0.0.0.0 becomes 127.0.0.1: local runs and
+tests listen on loopback only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import time
+import urllib.request
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def web_command(app_dir: Path) -> str:
+    for line in (app_dir / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"{app_dir}/Procfile has no web process")
+
+
+class WebProcess:
+    def __init__(self, app: str, port: int, env: dict[str, str] | None = None, log_path: Path | None = None):
+        self.app_dir = ROOT / app
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.command = web_command(self.app_dir).replace("0.0.0.0:", "127.0.0.1:")
+        self.env = {**os.environ, **(env or {}), "PORT": str(port)}
+        # The venv's gunicorn first, as a buildpack's PATH would have it.
+        self.env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{self.env.get('PATH', '')}"
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 20) -> "WebProcess":
+        log = open(self.log_path, "ab") if self.log_path else None  # None: inherit the terminal
+        self.proc = subprocess.Popen(
+            ["/bin/sh", "-c", f"exec {self.command}"],
+            cwd=self.app_dir,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while not self._healthy():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.app_dir.name} exited with {self.proc.returncode}; see {self.log_path or 'its output'}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.app_dir.name} not healthy on {self.url} within {timeout}s")
+            time.sleep(0.05)
+        return self
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def signal(self, signum: int) -> None:
+        os.killpg(self.proc.pid, signum)
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            self.proc.wait(5)
+
+    def worker_pids(self) -> list[int]:
+        """The gunicorn workers: children of the master process."""
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def __enter__(self) -> "WebProcess":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
