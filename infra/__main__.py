@@ -1,0 +1,73 @@
+"""The python-shop deployment: the table of contents.
+
+Read the settings, build the backend, build the frontend's config from the
+backend's Service, build the frontend, export what users need.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from cluster import kubernetes_provider, shop_namespace
+from frontend_config import FrontendConfig
+from network_policies import isolate
+from stack_settings import Settings, load_settings
+from web_service import WebService
+
+
+def deploy(settings: Settings) -> None:
+    provider = kubernetes_provider(settings)
+    in_cluster = pulumi.ResourceOptions(providers=[provider])
+    namespace = shop_namespace(settings, in_cluster)
+
+    backend = WebService(
+        "python-shop-backend",
+        component="backend",
+        namespace=namespace,
+        image=settings.backend_image,
+        replicas=settings.backend_replicas,
+        resources=settings.resources,
+        service_port=settings.backend_port,
+        opts=in_cluster,
+    )
+
+    frontend_config = FrontendConfig(
+        "python-shop-frontend-config",
+        backend_service=backend.service,
+        namespace=namespace,
+        labels={"app.kubernetes.io/part-of": "python-shop", "app.kubernetes.io/component": "frontend"},
+        opts=in_cluster,
+    )
+
+    frontend = WebService(
+        "python-shop-frontend",
+        component="frontend",
+        namespace=namespace,
+        image=settings.frontend_image,
+        replicas=settings.frontend_replicas,
+        resources=settings.resources,
+        service_type=settings.frontend_service_type,
+        config_mount=frontend_config.mount,
+        opts=in_cluster,
+    )
+
+    if settings.network_policies:
+        isolate(namespace, backend, frontend, in_cluster)
+
+    frontend_service = frontend.service.metadata.name
+    pulumi.export("namespace", namespace)
+    pulumi.export("backendUri", frontend_config.backend_uri)
+    pulumi.export("frontendServiceName", frontend_service)
+    pulumi.export("frontendNodePort", frontend.service.spec.ports[0].node_port)
+    if settings.frontend_service_type == "NodePort":
+        open_command = pulumi.Output.format("minikube service {0} --namespace {1}", frontend_service, namespace)
+    else:
+        open_command = pulumi.Output.format(
+            "kubectl port-forward --namespace {1} service/{0} 8080:{2}", frontend_service, namespace,
+            frontend.service.spec.ports[0].port,
+        )
+    pulumi.export("openCommand", open_command)
+
+
+if __name__ == "__main__":
+    deploy(load_settings())

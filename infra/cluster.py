@@ -1,0 +1,49 @@
+"""Where the shop goes: the kubernetes provider every resource uses, and the namespace."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from stack_settings import Settings
+
+
+def kubernetes_provider(settings: Settings) -> k8s.Provider:
+    return k8s.Provider(
+        "python-shop",
+        context=settings.kube_context,
+        # Update ConfigMaps in place: by default a changed ConfigMap with a fixed
+        # name is deleted and re-created, leaving the frontend without its file.
+        enable_config_map_mutable=True,
+        # Render manifests to a directory instead of talking to a cluster.
+        render_yaml_to_directory=settings.render_dir,
+        # Adopting objects created by `kubectl apply -f deploy.yaml`: update them
+        # instead of failing, and take over the fields kubectl owned.
+        upsert_existing_objects=settings.adopt_existing or None,
+        enable_patch_force=settings.adopt_existing or None,
+        # Only a different kube context replaces the provider (and so every
+        # resource); a restarted minikube with new certificates, or a change to
+        # any option above, is an update.
+        cluster_identifier=settings.kube_context or "current-context",
+    )
+
+
+# Pod Security Admission: the API server itself refuses any pod that is not
+# "restricted" (non-root, no privilege escalation, capabilities dropped, seccomp).
+POD_SECURITY = {
+    f"pod-security.kubernetes.io/{mode}{suffix}": value
+    for mode in ("enforce", "audit", "warn")
+    for suffix, value in (("", "restricted"), ("-version", "latest"))
+}
+
+
+def shop_namespace(settings: Settings, opts: pulumi.ResourceOptions) -> pulumi.Input[str]:
+    """The namespace's name, as an Output of the Namespace resource when the stack creates it."""
+    if not settings.create_namespace:
+        return settings.namespace
+    namespace = k8s.core.v1.Namespace(
+        settings.namespace,
+        metadata={"name": settings.namespace, "labels": {"app.kubernetes.io/part-of": "python-shop", **POD_SECURITY}},
+        opts=opts,
+    )
+    return namespace.metadata.name

@@ -1,0 +1,155 @@
+"""WebService: a Deployment and the Service in front of it, production-safe by default.
+
+One component serves both apps, the way ServiceDeployment does in Pulumi's
+guestbook example; the defaults are the ones cdk8s-plus bakes in: probes,
+requests and limits, a non-root read-only container with no privileges and no
+service account token, recommended labels, and a rolling update that never
+drops below the desired capacity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from stack_settings import ContainerResources
+
+# The port every app listens on inside its pod: the Procfile's $PORT.
+CONTAINER_PORT = 8080
+PART_OF = "python-shop"
+
+
+@dataclass(frozen=True)
+class ConfigMount:
+    """A ConfigMap mounted as a whole directory: no subPath, so updates reach the files."""
+
+    config_map_name: pulumi.Input[str]
+    volume_name: str
+    mount_path: str
+
+
+def image_tag(image: str) -> str | None:
+    """The tag of an image reference, if it has one (for the version label)."""
+    last = image.rsplit("/", 1)[-1].split("@", 1)[0]
+    return last.split(":", 1)[1] if ":" in last else None
+
+
+class WebService(pulumi.ComponentResource):
+    deployment: k8s.apps.v1.Deployment
+    service: k8s.core.v1.Service
+    selector: dict[str, str]  # the pod labels its Service (and NetworkPolicies) select on
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        component: str,
+        namespace: pulumi.Input[str],
+        image: str,
+        replicas: int,
+        resources: ContainerResources,
+        service_port: int = CONTAINER_PORT,
+        service_type: str = "ClusterIP",
+        config_mount: ConfigMount | None = None,
+        env: dict[str, str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("python-shop:index:WebService", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        # The original's `app` label stays the selector: a Deployment's selector is
+        # immutable, so keeping it lets this stack adopt a cluster running deploy.yaml.
+        self.selector = selector = {"app": name}
+        labels = {
+            **selector,
+            "app.kubernetes.io/name": name,
+            "app.kubernetes.io/instance": f"{name}-{pulumi.get_stack()}",
+            "app.kubernetes.io/component": component,
+            "app.kubernetes.io/part-of": PART_OF,
+            "app.kubernetes.io/managed-by": "pulumi",
+        }
+        tag = image_tag(image)
+        if tag and len(tag) <= 63:
+            labels["app.kubernetes.io/version"] = tag
+
+        volumes = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+        mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+        if config_mount:
+            volumes.append({"name": config_mount.volume_name, "configMap": {"name": config_mount.config_map_name}})
+            mounts.append({"name": config_mount.volume_name, "mountPath": config_mount.mount_path, "readOnly": True})
+
+        self.deployment = k8s.apps.v1.Deployment(
+            name,
+            metadata={"name": name, "namespace": namespace, "labels": labels},
+            spec={
+                "replicas": replicas,
+                "selector": {"matchLabels": selector},
+                # Surge one new pod before taking an old one away: capacity never drops.
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+                "revisionHistoryLimit": 5,
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "enableServiceLinks": False,  # the apps read no *_SERVICE_HOST variables
+                        "securityContext": {
+                            "runAsNonRoot": True,
+                            "runAsUser": 10001,
+                            "runAsGroup": 10001,
+                            "seccompProfile": {"type": "RuntimeDefault"},
+                        },
+                        "containers": [
+                            {
+                                "name": name,
+                                "image": image,
+                                "imagePullPolicy": "IfNotPresent",
+                                "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
+                                "env": [{"name": "PORT", "value": str(CONTAINER_PORT)}]
+                                + [{"name": k, "value": v} for k, v in sorted((env or {}).items())],
+                                "startupProbe": _probe(periodSeconds=1, failureThreshold=30),
+                                "readinessProbe": _probe(periodSeconds=5, failureThreshold=2),
+                                "livenessProbe": _probe(periodSeconds=10, failureThreshold=3),
+                                "resources": _resources(resources),
+                                "securityContext": {
+                                    "allowPrivilegeEscalation": False,
+                                    "readOnlyRootFilesystem": True,
+                                    "runAsNonRoot": True,
+                                    "capabilities": {"drop": ["ALL"]},
+                                },
+                                "volumeMounts": mounts,
+                            }
+                        ],
+                        "volumes": volumes,
+                    },
+                },
+            },
+            opts=child,
+        )
+
+        self.service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata={"name": f"{name}-service", "namespace": namespace, "labels": labels},
+            spec={
+                "type": service_type,
+                "selector": selector,
+                "ports": [{"name": "http", "port": service_port, "targetPort": "http", "protocol": "TCP"}],
+            },
+            opts=child,
+        )
+
+        self.register_outputs({"deployment": self.deployment.metadata.name, "service": self.service.metadata.name})
+
+
+def _probe(**timing) -> dict:
+    # /healthz does no work and makes no backend call (see the README's "Health and readiness").
+    return {"httpGet": {"path": "/healthz", "port": "http"}, "timeoutSeconds": 2, **timing}
+
+
+def _resources(resources: ContainerResources) -> dict:
+    limits = {k: v for k, v in (("cpu", resources.cpu_limit), ("memory", resources.memory_limit)) if v}
+    spec = {"requests": {"cpu": resources.cpu_request, "memory": resources.memory_request}}
+    if limits:
+        spec["limits"] = limits
+    return spec

@@ -1,0 +1,167 @@
+"""What the program declares, under the dev stack's config and a production-like one."""
+
+from tests.infra.conftest import PROVIDER_TYPE
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SERVICE = "kubernetes:core/v1:Service"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+
+def setting(run, key, default):
+    return run.config.get(f"python-shop:{key}", default)
+
+
+def pod_spec(run, name):
+    return run.one(DEPLOYMENT, name).inputs["spec"]["template"]["spec"]
+
+
+def test_the_original_objects_and_names(stack_run):
+    names = sorted(
+        (r.type, r.inputs["metadata"]["name"]) for r in stack_run.kubernetes_objects() if r.type != NETWORK_POLICY
+    )
+    namespace = setting(stack_run, "namespace", "python-shop")
+    assert names == sorted(
+        [
+            (NAMESPACE, namespace),
+            (DEPLOYMENT, "python-shop-backend"),
+            (SERVICE, "python-shop-backend-service"),
+            (CONFIG_MAP, "python-shop-frontend-config"),
+            (DEPLOYMENT, "python-shop-frontend"),
+            (SERVICE, "python-shop-frontend-service"),
+        ]
+    )
+    for obj in stack_run.kubernetes_objects():
+        if obj.type != NAMESPACE:
+            assert obj.inputs["metadata"]["namespace"] == namespace, obj.name
+
+
+def test_backend_uri_names_the_backend_service(stack_run):
+    namespace = setting(stack_run, "namespace", "python-shop")
+    port = setting(stack_run, "backendPort", "8080")
+    uri = f"http://python-shop-backend-service.{namespace}.svc:{port}"
+    config_map = stack_run.one(CONFIG_MAP, "python-shop-frontend-config")
+    assert config_map.inputs["data"] == {"config.cfg": f'BACKEND_URI = "{uri}"\n'}
+    assert stack_run.one(SERVICE, "python-shop-backend-service").inputs["spec"]["ports"][0]["port"] == int(port)
+    assert stack_run.exports["backendUri"] == uri
+
+
+def test_config_file_is_a_pyfile_the_frontend_accepts(stack_run, tmp_path):
+    from shop_frontend.backend_config import load_backend_uri
+
+    path = tmp_path / "config.cfg"
+    path.write_text(stack_run.one(CONFIG_MAP, "python-shop-frontend-config").inputs["data"]["config.cfg"])
+    assert load_backend_uri(str(path)) == stack_run.exports["backendUri"]
+
+
+def test_selectors_match_pod_labels(stack_run):
+    for name in ("python-shop-backend", "python-shop-frontend"):
+        deployment = stack_run.one(DEPLOYMENT, name).inputs
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert selector == {"app": name}  # the original's selector, so a stack can adopt it
+        assert selector.items() <= pod_labels.items()
+        service_selector = stack_run.one(SERVICE, f"{name}-service").inputs["spec"]["selector"]
+        assert service_selector.items() <= pod_labels.items()
+
+
+def test_recommended_labels(stack_run):
+    for name, component in (("python-shop-backend", "backend"), ("python-shop-frontend", "frontend")):
+        labels = stack_run.one(DEPLOYMENT, name).inputs["spec"]["template"]["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] == name
+        assert labels["app.kubernetes.io/component"] == component
+        assert labels["app.kubernetes.io/part-of"] == "python-shop"
+        assert labels["app.kubernetes.io/managed-by"] == "pulumi"
+
+
+def test_service_target_ports_match_container_ports(stack_run):
+    for name in ("python-shop-backend", "python-shop-frontend"):
+        (container,) = pod_spec(stack_run, name)["containers"]
+        container_ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        for port in stack_run.one(SERVICE, f"{name}-service").inputs["spec"]["ports"]:
+            assert port["targetPort"] in container_ports
+        assert container_ports["http"] == 8080
+        assert {"name": "PORT", "value": "8080"} in container["env"]  # what the Procfile binds
+
+
+def test_frontend_service_type_follows_config(stack_run):
+    expected = setting(stack_run, "frontendServiceType", "NodePort")
+    assert stack_run.one(SERVICE, "python-shop-frontend-service").inputs["spec"]["type"] == expected
+    assert stack_run.one(SERVICE, "python-shop-backend-service").inputs["spec"]["type"] == "ClusterIP"
+
+
+def test_frontend_mounts_the_config_map_as_a_directory(stack_run):
+    spec = pod_spec(stack_run, "python-shop-frontend")
+    (container,) = spec["containers"]
+    config_map = stack_run.one(CONFIG_MAP, "python-shop-frontend-config")
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    mount = next(m for m in container["volumeMounts"] if m["mountPath"] == "/config")
+    assert volumes[mount["name"]]["configMap"]["name"] == config_map.inputs["metadata"]["name"]
+    assert mount["name"] == "python-shop-frontend-config-volume"
+    assert "subPath" not in mount  # a subPath mount never sees ConfigMap updates
+    assert mount.get("readOnly") is True
+    assert "config.cfg" in config_map.inputs["data"]
+
+
+def test_backend_has_no_config_mount(stack_run):
+    spec = pod_spec(stack_run, "python-shop-backend")
+    assert [v["name"] for v in spec["volumes"]] == ["tmp"]
+
+
+def test_images_and_replicas_come_from_config(stack_run):
+    for app in ("backend", "frontend"):
+        deployment = stack_run.one(DEPLOYMENT, f"python-shop-{app}").inputs
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == setting(stack_run, f"{app}Image", f"python-shop-{app}:0.1.0")
+        assert container["imagePullPolicy"] == "IfNotPresent"
+        assert deployment["spec"]["replicas"] == int(setting(stack_run, f"{app}Replicas", "1"))
+
+
+def test_pods_are_fit_for_production(stack_run):
+    for name in ("python-shop-backend", "python-shop-frontend"):
+        deployment = stack_run.one(DEPLOYMENT, name).inputs
+        spec = deployment["spec"]["template"]["spec"]
+        (container,) = spec["containers"]
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}, probe
+        resources = container["resources"]
+        assert set(resources["requests"]) == {"cpu", "memory"}
+        assert set(resources["limits"]) == {"cpu", "memory"}
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert spec["automountServiceAccountToken"] is False
+        security = container["securityContext"]
+        assert security["allowPrivilegeEscalation"] is False
+        assert security["capabilities"] == {"drop": ["ALL"]}
+        assert security["readOnlyRootFilesystem"] is True
+        writable = {m["mountPath"] for m in container["volumeMounts"] if not m.get("readOnly")}
+        assert writable == {"/tmp"}
+        assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+
+
+def test_every_object_goes_through_the_explicit_provider(stack_run):
+    provider = stack_run.provider
+    # Without it, a changed ConfigMap with a fixed name is deleted, then re-created.
+    assert provider.inputs["enableConfigMapMutable"] == "true"
+    for obj in stack_run.kubernetes_objects():  # provider refs are "<urn>::<id>"
+        assert obj.provider.endswith(f"{PROVIDER_TYPE}::{provider.name}::{provider.name}_id"), obj.name
+
+
+def test_provider_uses_the_stack_context(stack_run):
+    assert stack_run.provider.inputs.get("context") == stack_run.config["kubernetes:context"]
+    assert "renderYamlToDirectory" not in stack_run.provider.inputs
+
+
+def test_exports(stack_run):
+    exports = stack_run.exports
+    namespace = setting(stack_run, "namespace", "python-shop")
+    assert exports["namespace"] == namespace
+    assert exports["frontendServiceName"] == "python-shop-frontend-service"
+    assert isinstance(exports["frontendNodePort"], int)
+    if setting(stack_run, "frontendServiceType", "NodePort") == "NodePort":
+        assert exports["openCommand"] == f"minikube service python-shop-frontend-service --namespace {namespace}"
+    else:
+        assert exports["openCommand"] == (
+            f"kubectl port-forward --namespace {namespace} service/python-shop-frontend-service 8080:8080"
+        )

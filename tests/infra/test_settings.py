@@ -1,0 +1,73 @@
+"""Every stack config key is validated; a bad value fails with a message naming the key."""
+
+import pytest
+
+from tests.infra.conftest import DEV_CONFIG, run_program
+
+
+def failure(changes) -> str:
+    with pytest.raises(Exception) as error:
+        run_program({**DEV_CONFIG, **changes})
+    assert type(error.value).__name__ == "SettingsError"
+    return str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "phrase"),
+    [
+        ("backendReplicas", "0", "an integer from 1 to 50"),
+        ("frontendReplicas", "-2", "an integer from 1 to 50"),
+        ("frontendReplicas", "two", "an integer from 1 to 50"),
+        ("backendReplicas", "51", "an integer from 1 to 50"),
+        ("frontendServiceType", "Ingress", "one of NodePort, ClusterIP, LoadBalancer"),
+        ("frontendServiceType", "nodeport", "one of NodePort, ClusterIP, LoadBalancer"),
+        ("backendImage", "python-shop-backend", "explicit tag other than 'latest'"),
+        ("backendImage", "python-shop-backend:latest", "explicit tag other than 'latest'"),
+        ("frontendImage", "registry.local:5000/shop/frontend", "explicit tag other than 'latest'"),
+        ("frontendImage", "Shop Frontend:1", "explicit tag other than 'latest'"),
+        ("backendPort", "0", "a port number from 1 to 65535"),
+        ("backendPort", "70000", "a port number from 1 to 65535"),
+        ("namespace", "Python_Shop", "a DNS label"),
+        ("namespace", "x" * 64, "a DNS label"),
+        ("createNamespace", "maybe", "true"),
+        ("networkPolicies", "yes", "true or false"),
+        ("renderDir", " ", "a directory path"),
+    ],
+)
+def test_bad_values_name_the_key_and_the_allowed_values(key, value, phrase):
+    message = failure({f"python-shop:{key}": value})
+    assert f"python-shop:{key} is {value!r}" in message
+    assert phrase in message
+
+
+def test_every_problem_is_reported_at_once():
+    message = failure({"python-shop:backendReplicas": "0", "python-shop:frontendServiceType": "Ingress"})
+    assert "backendReplicas" in message and "frontendServiceType" in message
+
+
+def test_a_misspelled_key_is_reported_not_ignored():
+    message = failure({"python-shop:backendPorts": "9000"})
+    assert "python-shop:backendPorts is not a setting of this project" in message
+    assert "backendPort" in message
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("backendImage", "python-shop-backend:0.1.0"),
+        ("backendImage", "registry.local:5000/team/python-shop-backend:2026.11.23-rc1"),
+        ("backendImage", "python-shop-backend@sha256:" + "0" * 64),
+        ("frontendReplicas", "50"),
+        ("backendPort", "65535"),
+        ("frontendServiceType", "ClusterIP"),
+        ("namespace", "a"),
+    ],
+)
+def test_good_values_are_accepted(key, value):
+    run_program({**DEV_CONFIG, f"python-shop:{key}": value})
+
+
+def test_the_dev_stack_relies_on_defaults_that_work_on_minikube():
+    run = run_program({"kubernetes:context": "minikube"})
+    assert run.exports["namespace"] == "python-shop"
+    assert run.one("kubernetes:core/v1:Service", "python-shop-frontend-service").inputs["spec"]["type"] == "NodePort"
