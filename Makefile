@@ -6,7 +6,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup dev test
+.PHONY: help setup dev test bench
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -24,3 +24,6 @@ dev: $(VENV)/.installed ## run the shop locally: frontend http://127.0.0.1:8080,
 
 test: setup ## set up, then run every test
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+bench: setup ## load benchmark: backend alone vs ours vs the original, figures in artifacts/bench/
+	$(PYTHON) benchmarks/load.py

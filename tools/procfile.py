@@ -27,8 +27,16 @@ def web_command(app_dir: Path) -> str:
 
 
 class WebProcess:
-    def __init__(self, app: str, port: int, env: dict[str, str] | None = None, log_path: Path | None = None):
-        self.app_dir = ROOT / app
+    def __init__(
+        self,
+        app: str,
+        port: int,
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
+        ready_path: str = "/healthz",
+    ):
+        self.app_dir = ROOT / app  # an app folder: backend, frontend, benchmarks/baseline/...
+        self.ready_path = ready_path
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.command = web_command(self.app_dir).replace("0.0.0.0:", "127.0.0.1:")
@@ -41,7 +49,7 @@ class WebProcess:
     def start(self, timeout: float = 20) -> "WebProcess":
         log = open(self.log_path, "ab") if self.log_path else None  # None: inherit the terminal
         self.proc = subprocess.Popen(
-            ["/bin/sh", "-c", f"exec {self.command}"],
+            ["/bin/sh", "-c", f"exec env {self.command}"],
             cwd=self.app_dir,
             env=self.env,
             stdout=log,
@@ -60,7 +68,7 @@ class WebProcess:
 
     def _healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
+            with urllib.request.urlopen(f"{self.url}{self.ready_path}", timeout=1) as response:
                 return response.status == 200
         except OSError:
             return False
@@ -82,6 +90,14 @@ class WebProcess:
         """The gunicorn workers: children of the master process."""
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the master and its workers."""
+        total = 0
+        for pid in [self.proc.pid, *self.worker_pids()]:
+            status = Path(f"/proc/{pid}/status").read_text()
+            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) * 1024
+        return total
 
     def __enter__(self) -> "WebProcess":
         return self.start()

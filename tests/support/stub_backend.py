@@ -10,6 +10,7 @@ import http.server
 import json
 import threading
 from dataclasses import dataclass, field
+from typing import Callable, Iterator
 
 
 @dataclass
@@ -20,6 +21,8 @@ class Answer:
     delay: float = 0.0  # seconds before answering
     hang: bool = False  # accept, read the request, never answer (until the stub stops)
     headers: dict = field(default_factory=dict)
+    # A body produced chunk by chunk (chunked encoding): for answers too big to build.
+    stream: Callable[[], Iterator[bytes]] | None = None
 
     @classmethod
     def json(cls, payload, status: int = 200) -> "Answer":
@@ -30,11 +33,13 @@ class StubBackend:
     def __init__(self) -> None:
         self.answer = Answer()
         self.requests = 0
+        self.bytes_streamed = 0
         self._released = threading.Event()
         stub = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as separate writes
 
             def do_GET(self):  # noqa: N802
                 stub.requests += 1
@@ -44,6 +49,9 @@ class StubBackend:
                     return
                 if answer.delay:
                     stub._released.wait(answer.delay)
+                if answer.stream:
+                    self._send_stream(answer)
+                    return
                 self.send_response(answer.status)
                 self.send_header("Content-Type", answer.content_type)
                 if "Transfer-Encoding" not in answer.headers:
@@ -52,6 +60,19 @@ class StubBackend:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(answer.body)
+
+            def _send_stream(self, answer):
+                self.send_response(answer.status)
+                self.send_header("Content-Type", answer.content_type)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                try:
+                    for chunk in answer.stream():
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                        stub.bytes_streamed += len(chunk)
+                    self.wfile.write(b"0\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client stopped reading: what a size cap does
 
             def log_message(self, *args):
                 pass

@@ -1,0 +1,223 @@
+"""Load benchmark: the backend alone, our shop, and the original's serving setup, side by side.
+
+wrk drives each target on loopback at several concurrency levels, for a
+bounded time each; then our shop's memory is measured before and after a
+longer run at 32 connections. Prints a table and the ratios, writes
+artifacts/bench/load.json and artifacts/bench/load.png.
+
+    python benchmarks/load.py [--duration 10] [--connections 1,8,32,64] [--memory-duration 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tools.procfile import ROOT, WebProcess  # noqa: E402
+
+OUT = ROOT / "artifacts" / "bench"
+GOALS = {"vs_original_at_32": 5.0, "vs_backend_at_32": 0.5, "p99_over_p50": 4.0, "memory_growth": 0.10}
+
+
+@dataclass
+class Point:
+    target: str
+    connections: int
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int  # socket errors + non-2xx answers
+    requests: int
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def backend_alone(logs: Path) -> Iterator[tuple[str, list[WebProcess]]]:
+    with WebProcess("backend", free_port(), log_path=logs / "backend-alone.log") as backend:
+        yield backend.url + "/", [backend]
+
+
+@contextmanager
+def ours(logs: Path) -> Iterator[tuple[str, list[WebProcess]]]:
+    with ExitStack() as stack:
+        backend = stack.enter_context(WebProcess("backend", free_port(), log_path=logs / "ours-backend.log"))
+        config = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "config.cfg"
+        config.write_text(f'BACKEND_URI = "{backend.url}"\n')
+        frontend = stack.enter_context(
+            WebProcess("frontend", free_port(), env={"CONFIG_PATH": str(config)}, log_path=logs / "ours-frontend.log")
+        )
+        yield frontend.url + "/", [frontend, backend]
+
+
+@contextmanager
+def original(logs: Path) -> Iterator[tuple[str, list[WebProcess]]]:
+    base = "benchmarks/baseline"
+    with ExitStack() as stack:
+        backend = stack.enter_context(
+            WebProcess(f"{base}/backend", free_port(), log_path=logs / "original-backend.log", ready_path="/")
+        )
+        config = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "config.cfg"
+        config.write_text(f'BACKEND_URI = "{backend.url}"\n')
+        frontend = stack.enter_context(
+            WebProcess(
+                f"{base}/frontend",
+                free_port(),
+                env={"CONFIG_PATH": str(config)},
+                log_path=logs / "original-frontend.log",
+                ready_path="/",
+            )
+        )
+        yield frontend.url + "/", [frontend, backend]
+
+
+TARGETS = {"backend-alone": backend_alone, "ours": ours, "original": original}
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(number) * _UNITS[unit]
+
+
+def wrk(url: str, connections: int, duration: float) -> dict:
+    argv = ["wrk", f"-t{min(connections, 2)}", f"-c{connections}", f"-d{duration:g}s", "--latency", "--timeout", "5s", url]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    percentiles = dict(re.findall(r"^\s+(\d+)%\s+([\d.]+(?:us|ms|s))\s*$", out, re.M))
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "p50_ms": _ms(percentiles["50"]),
+        "p99_ms": _ms(percentiles["99"]),
+        "errors": (sum(map(int, socket_errors.groups())) if socket_errors else 0) + (int(non_2xx.group(1)) if non_2xx else 0),
+    }
+
+
+def measure(levels: list[int], duration: float, logs: Path) -> list[Point]:
+    points = []
+    for target, start in TARGETS.items():
+        with start(logs) as (url, _):
+            wrk(url, max(levels), 2)  # warm-up: workers started, connections pooled
+            for connections in levels:
+                figures = wrk(url, connections, duration)
+                points.append(Point(target, connections, **figures))
+                print(f"  {target:14} c={connections:<3} {figures['requests_per_s']:9.0f} req/s  "
+                      f"p50 {figures['p50_ms']:7.2f} ms  p99 {figures['p99_ms']:7.2f} ms  errors {figures['errors']}",
+                      flush=True)
+    return points
+
+
+def measure_memory(duration: float, logs: Path) -> dict:
+    with ours(logs) as (url, processes):
+        wrk(url, 32, 2)
+        before = sum(p.rss_bytes() for p in processes)
+        figures = wrk(url, 32, duration)
+        after = sum(p.rss_bytes() for p in processes)
+    return {"rss_before_mib": before / 2**20, "rss_after_mib": after / 2**20, "growth": after / before - 1,
+            "duration_s": duration, "requests": figures["requests"], "errors": figures["errors"]}
+
+
+def report(points: list[Point], memory: dict | None) -> dict:
+    by = {(p.target, p.connections): p for p in points}
+    levels = sorted({p.connections for p in points})
+    print(f"\n{'conns':>5} | {'backend alone':>22} | {'ours':>22} | {'original':>22} | ours/orig | ours/backend")
+    print(f"{'':>5} | {'req/s   p50   p99 err':>22} | {'req/s   p50   p99 err':>22} | {'req/s   p50   p99 err':>22} |")
+    ratios = {}
+    for c in levels:
+        cells = []
+        for target in TARGETS:
+            p = by[(target, c)]
+            cells.append(f"{p.requests_per_s:6.0f} {p.p50_ms:5.1f} {p.p99_ms:5.1f} {p.errors:3d}")
+        vs_original = by[("ours", c)].requests_per_s / max(by[("original", c)].requests_per_s, 1e-9)
+        vs_backend = by[("ours", c)].requests_per_s / by[("backend-alone", c)].requests_per_s
+        ratios[c] = {"ours_over_original": vs_original, "ours_over_backend_alone": vs_backend}
+        print(f"{c:>5} | {cells[0]:>22} | {cells[1]:>22} | {cells[2]:>22} | {vs_original:8.1f}x | {vs_backend:11.2f}x")
+    goals = {}
+    if 32 in levels:
+        ours32 = by[("ours", 32)]
+        goals = {
+            "ours >= 5x original throughput at 32": (ratios[32]["ours_over_original"], ratios[32]["ours_over_original"] >= GOALS["vs_original_at_32"]),
+            "ours >= 0.5x backend alone at 32": (ratios[32]["ours_over_backend_alone"], ratios[32]["ours_over_backend_alone"] >= GOALS["vs_backend_at_32"]),
+            "ours: zero errors at every level": (sum(by[("ours", c)].errors for c in levels), all(by[("ours", c)].errors == 0 for c in levels)),
+            "ours p99 <= 4x p50 at 32": (ours32.p99_ms / ours32.p50_ms, ours32.p99_ms <= GOALS["p99_over_p50"] * ours32.p50_ms),
+        }
+    if memory:
+        print(f"\nmemory (ours, all gunicorn processes): {memory['rss_before_mib']:.1f} MiB before, "
+              f"{memory['rss_after_mib']:.1f} MiB after {memory['duration_s']:g} s at 32 connections "
+              f"({memory['requests']} requests): {memory['growth']:+.1%}")
+        goals["ours memory growth < 10% over the long run"] = (memory["growth"], memory["growth"] < GOALS["memory_growth"])
+    print("\ngoals:")
+    for name, (value, met) in goals.items():
+        print(f"  {'met ' if met else 'MISSED'} {name}: {value:.2f}")
+    return {"points": [asdict(p) for p in points], "ratios": ratios, "memory": memory,
+            "goals": {k: {"value": v, "met": m} for k, (v, m) in goals.items()}}
+
+
+def plot(points: list[Point], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for target in TARGETS:
+        series = sorted((p.connections, p.requests_per_s, p.p99_ms) for p in points if p.target == target)
+        xs = [s[0] for s in series]
+        left.plot(xs, [s[1] for s in series], marker="o", label=target)
+        right.plot(xs, [s[2] for s in series], marker="o", label=target)
+    left.set(title="Throughput", xlabel="connections", ylabel="requests/s", xscale="log")
+    right.set(title="p99 latency", xlabel="connections", ylabel="ms", xscale="log", yscale="log")
+    for axis in (left, right):
+        axis.grid(True, alpha=0.3)
+        axis.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    parser.add_argument("--connections", default="1,8,32,64")
+    parser.add_argument("--memory-duration", type=float, default=60.0, help="0 skips the memory run")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("benchmarks/load.py: wrk is missing; `make setup` installs it (apt-get install -y wrk)", file=sys.stderr)
+        return 1
+    levels = [int(c) for c in args.connections.split(",")]
+    OUT.mkdir(parents=True, exist_ok=True)
+    logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
+    started = time.monotonic()
+    print(f"load: {', '.join(TARGETS)} at {levels} connections, {args.duration:g} s each (logs in {logs})", flush=True)
+    points = measure(levels, args.duration, logs)
+    memory = measure_memory(args.memory_duration, logs) if args.memory_duration > 0 else None
+    results = report(points, memory)
+    results["duration_s"] = time.monotonic() - started
+    (OUT / "load.json").write_text(json.dumps(results, indent=2))
+    plot(points, OUT / "load.png")
+    print(f"\nwrote {OUT / 'load.json'} and {OUT / 'load.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Whatever the backend sends, the frontend answers 200 with escaped content or a clear 5xx."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markupsafe import escape
+
+from tests.support.net import free_port
+from tests.support.stub_backend import Answer, StubBackend
+from tools.procfile import WebProcess
+
+MAX_RESPONSE_BYTES = 1_048_576  # the frontend's documented default limit
+
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=8), inner, max_size=6),
+    max_leaves=40,
+)
+names = st.text(max_size=40) | st.sampled_from(["<script>alert(1)</script>", "Tom & Jerry", '"quoted"', "<b>x</b>"])
+good_items = st.lists(
+    st.fixed_dictionaries(
+        {"id": st.integers(), "name": names, "price": st.floats(allow_nan=False, allow_infinity=False) | st.integers(), "count": st.integers()}
+    ),
+    max_size=30,
+)
+item_like = st.lists(
+    st.fixed_dictionaries({"id": json_values, "name": json_values | names, "price": json_values, "count": json_values}),
+    max_size=10,
+)
+
+
+def encoded(value) -> bytes:
+    return json.dumps(value).encode()
+
+
+bodies = st.one_of(
+    good_items.map(encoded),
+    item_like.map(encoded),
+    json_values.map(encoded),
+    st.binary(max_size=4096),  # arbitrary bytes, mostly not UTF-8, not JSON
+    st.integers(1, 400_000).map(lambda depth: b"[" * depth + b"]" * depth),  # deep nesting
+    st.integers(0, 200_000).map(lambda n: encoded([0] * n)),  # huge arrays, some past the limit
+    good_items.map(lambda items: encoded(items)[:-1] + b"\xff\xfe]"),  # non-UTF-8 tail
+)
+
+
+@pytest.fixture(scope="module")
+def fuzz_target(tmp_path_factory):
+    with StubBackend() as stub:
+        config = tmp_path_factory.mktemp("config") / "config.cfg"
+        config.write_text(f'BACKEND_URI = "{stub.uri}"\n')
+        frontend = WebProcess(
+            "frontend",
+            free_port(),
+            env={"CONFIG_PATH": str(config), "BACKEND_READ_TIMEOUT": "5"},
+            log_path=tmp_path_factory.mktemp("logs") / "frontend.log",
+        )
+        with frontend:
+            yield stub, frontend
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(body=bodies)
+def test_any_backend_answer_gets_a_clean_page(fuzz_target, body):
+    stub, frontend = fuzz_target
+    stub.answer = Answer(body=body)
+    response = requests.get(frontend.url, timeout=15)
+    assert "Traceback" not in response.text
+    assert "<title>Python Shop" in response.text
+    if response.status_code == 200:
+        for item in json.loads(body):
+            assert f"<td>{escape(item['name'])}</td>" in response.text
+        assert "<script>" not in response.text
+    else:
+        assert response.status_code == 502, response.text
+        assert "The inventory service gave a bad answer" in response.text
+        if len(body) > MAX_RESPONSE_BYTES:
+            assert f"larger than the {MAX_RESPONSE_BYTES}-byte limit" in response.text
+
+
+def test_a_huge_answer_is_cut_off_not_read_into_memory(fuzz_target):
+    stub, frontend = fuzz_target
+    total = 200 * MAX_RESPONSE_BYTES  # 200 MiB, never built in memory here either
+    chunk = b"[" + b"1," * 32_767 + b"1]"
+
+    def endless_array():
+        for _ in range(total // len(chunk)):
+            yield chunk
+
+    stub.answer = Answer(stream=endless_array)
+    stub.bytes_streamed = 0
+    response = requests.get(frontend.url, timeout=30)
+    assert response.status_code == 502
+    assert f"larger than the {MAX_RESPONSE_BYTES}-byte limit" in response.text
+    # The frontend hung up soon after the limit (socket buffers hold a few MiB more).
+    assert stub.bytes_streamed < 16 * MAX_RESPONSE_BYTES

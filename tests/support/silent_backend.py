@@ -1,0 +1,35 @@
+"""A backend that accepts connections and never answers: the hung-backend fault."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+
+class SilentBackend:
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self.sock.settimeout(0.05)
+        self.uri = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.connections: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.connections.append(conn)  # held open, never read, never answered
+
+    def __enter__(self) -> "SilentBackend":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        for conn in self.connections:
+            conn.close()
+        self.sock.close()
