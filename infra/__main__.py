@@ -52,7 +52,7 @@ def deploy(settings: Settings) -> None:
     )
 
     if settings.network_policies:
-        isolate(namespace, backend, frontend, in_cluster)
+        isolate(namespace, backend, frontend, in_cluster, owns_namespace=settings.create_namespace)
 
     frontend_service = frontend.service.metadata.name
     pulumi.export("namespace", namespace)

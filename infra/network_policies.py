@@ -18,7 +18,12 @@ LABELS = {"app.kubernetes.io/part-of": "python-shop", "app.kubernetes.io/managed
 
 
 def isolate(
-    namespace: pulumi.Input[str], backend: WebService, frontend: WebService, opts: pulumi.ResourceOptions
+    namespace: pulumi.Input[str],
+    backend: WebService,
+    frontend: WebService,
+    opts: pulumi.ResourceOptions,
+    *,
+    owns_namespace: bool,
 ) -> list[k8s.networking.v1.NetworkPolicy]:
     def policy(name: str, spec: dict) -> k8s.networking.v1.NetworkPolicy:
         return k8s.networking.v1.NetworkPolicy(
@@ -26,8 +31,11 @@ def isolate(
         )
 
     http = [{"protocol": "TCP", "port": "http"}]  # the named container port, not the Service port
+    # In a namespace of its own the shop denies everything; in a shared one
+    # (createNamespace: false, e.g. default) only its own pods.
+    everything_here = {} if owns_namespace else {"matchLabels": {"app.kubernetes.io/part-of": "python-shop"}}
     return [
-        policy("python-shop-default-deny-ingress", {"podSelector": {}, "policyTypes": ["Ingress"]}),
+        policy("python-shop-default-deny-ingress", {"podSelector": everything_here, "policyTypes": ["Ingress"]}),
         policy(
             "python-shop-backend-from-frontend",
             {

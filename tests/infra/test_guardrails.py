@@ -48,3 +48,11 @@ def test_every_deployment_is_covered_by_a_policy(stack_run):
 def test_network_policies_can_be_turned_off():
     run = run_program({**DEV_CONFIG, "python-shop:networkPolicies": "false"})
     assert run.all(NETWORK_POLICY) == []
+
+
+def test_in_a_shared_namespace_only_the_shops_pods_are_denied():
+    run = run_program({**DEV_CONFIG, "python-shop:namespace": "default", "python-shop:createNamespace": "false"})
+    deny = policies(run)["python-shop-default-deny-ingress"]
+    assert deny["podSelector"] == {"matchLabels": {"app.kubernetes.io/part-of": "python-shop"}}
+    for deployment in run.all("kubernetes:apps/v1:Deployment"):
+        assert deployment.inputs["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/part-of"] == "python-shop"

@@ -1,0 +1,170 @@
+"""The guardrail rules as plain functions: Kubernetes object in, list of violations out.
+
+Each message names the object and says how to fix it. __main__.py turns these
+into Pulumi policies; tests call them directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+# Where each pod-bearing kind keeps its pod spec.
+POD_SPEC_PATHS = {
+    "kubernetes:core/v1:Pod": ("spec",),
+    "kubernetes:apps/v1:Deployment": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:StatefulSet": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:DaemonSet": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:ReplicaSet": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:Job": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SERVICE = "kubernetes:core/v1:Service"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+
+def describe(resource_type: str, props: Mapping[str, Any]) -> str:
+    """'Deployment python-shop/python-shop-backend'."""
+    kind = resource_type.rsplit(":", 1)[-1]
+    metadata = props.get("metadata") or {}
+    return f"{kind} {metadata.get('namespace') or 'default'}/{metadata.get('name', '?')}"
+
+
+def pod_spec(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    path = POD_SPEC_PATHS.get(resource_type)
+    if path is None:
+        return None
+    node: Any = props
+    for key in path:
+        node = (node or {}).get(key)
+    return node or {}
+
+
+def containers(spec: Mapping[str, Any], *, init: bool = True) -> Iterator[Mapping[str, Any]]:
+    yield from spec.get("containers") or []
+    if init:
+        yield from spec.get("initContainers") or []
+
+
+def non_root_without_privileges(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+    spec = pod_spec(resource_type, props)
+    if spec is None:
+        return []
+    pod_security = spec.get("securityContext") or {}
+    problems = []
+    for container in containers(spec):
+        security = container.get("securityContext") or {}
+        missing = []
+        run_as_non_root = security.get("runAsNonRoot", pod_security.get("runAsNonRoot"))
+        run_as_user = security.get("runAsUser", pod_security.get("runAsUser"))
+        if run_as_non_root is not True or run_as_user == 0:
+            missing.append("runAsNonRoot: true (pod or container)")
+        if security.get("allowPrivilegeEscalation") is not False or security.get("privileged"):
+            missing.append("allowPrivilegeEscalation: false")
+        if "ALL" not in ((security.get("capabilities") or {}).get("drop") or []):
+            missing.append("capabilities.drop: [ALL]")
+        if missing:
+            problems.append(
+                f"{describe(resource_type, props)}: container '{container.get('name')}' must run as non-root "
+                f"without privileges; set securityContext {', '.join(missing)}"
+            )
+    return problems
+
+
+def limits_and_probes(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+    spec = pod_spec(resource_type, props)
+    if spec is None:
+        return []
+    problems = []
+    for container in containers(spec, init=False):
+        limits = (container.get("resources") or {}).get("limits") or {}
+        missing = [f"resources.limits.{r}" for r in ("cpu", "memory") if not limits.get(r)]
+        missing += [probe for probe in ("readinessProbe", "livenessProbe") if not container.get(probe)]
+        if missing:
+            problems.append(
+                f"{describe(resource_type, props)}: container '{container.get('name')}' lacks {', '.join(missing)}; "
+                "set CPU and memory limits and readiness and liveness probes"
+            )
+    return problems
+
+
+def image_tag_problem(image: str) -> str | None:
+    if "@sha256:" in image:
+        return None
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return "has no tag (it means :latest)"
+    if last.split(":", 1)[1] == "latest":
+        return "is tagged :latest"
+    return None
+
+
+def explicit_image_tags(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+    spec = pod_spec(resource_type, props)
+    if spec is None:
+        return []
+    problems = []
+    for container in containers(spec):
+        image = container.get("image") or ""
+        problem = image_tag_problem(image)
+        if problem:
+            problems.append(
+                f"{describe(resource_type, props)}: image '{image}' of container '{container.get('name')}' {problem}; "
+                "pin an explicit version tag (e.g. :0.1.0) or a @sha256 digest"
+            )
+    return problems
+
+
+def no_load_balancer_on_minikube(resource_type: str, props: Mapping[str, Any], target: str) -> list[str]:
+    if resource_type != SERVICE or target != "minikube":
+        return []
+    if (props.get("spec") or {}).get("type") != "LoadBalancer":
+        return []
+    return [
+        f"{describe(resource_type, props)} is a LoadBalancer, which minikube never provisions (it stays pending "
+        "without `minikube tunnel`); use NodePort (python-shop:frontendServiceType: NodePort), or set this "
+        "policy pack's target to 'cluster' for a cluster that has load balancers"
+    ]
+
+
+def selects(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    """Does a label selector (matchLabels and matchExpressions) select these labels?"""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        present = key in labels
+        if operator == "In" and not (present and labels[key] in values):
+            return False
+        if operator == "NotIn" and present and labels[key] in values:
+            return False
+        if operator == "Exists" and not present:
+            return False
+        if operator == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def deployments_covered_by_network_policies(resources: list[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    """Every Deployment's pods are selected by an ingress NetworkPolicy of their namespace."""
+
+    def namespace(props):
+        return (props.get("metadata") or {}).get("namespace") or "default"
+
+    policies = [
+        (namespace(props), (props.get("spec") or {}).get("podSelector") or {})
+        for resource_type, props in resources
+        if resource_type == NETWORK_POLICY
+        and "Ingress" in ((props.get("spec") or {}).get("policyTypes") or ["Ingress"])
+    ]
+    problems = []
+    for resource_type, props in resources:
+        if resource_type != DEPLOYMENT:
+            continue
+        labels = (((props.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
+        if not any(ns == namespace(props) and selects(selector, labels) for ns, selector in policies):
+            problems.append(
+                f"{describe(resource_type, props)} is not selected by any NetworkPolicy in its namespace, so "
+                "anything can reach its pods; add an ingress NetworkPolicy for it (python-shop:networkPolicies: true)"
+            )
+    return problems

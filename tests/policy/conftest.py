@@ -1,0 +1,39 @@
+"""The policy pack's rules, checked against the objects the real program declares."""
+
+import copy
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.infra.conftest import DEV_CONFIG, run_program
+
+POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
+
+
+@pytest.fixture(scope="session")
+def policies():
+    """The pack's policies by name, loaded without starting the policy server."""
+    sys.path.insert(0, str(POLICY_DIR))
+    try:
+        pack = runpy.run_path(str(POLICY_DIR / "__main__.py"), run_name="policy_pack_under_test")
+    finally:
+        sys.path.remove(str(POLICY_DIR))
+    return {policy.name: policy for policy in pack["POLICIES"]}
+
+
+@pytest.fixture(scope="session")
+def shop_objects():
+    """(type, inputs) of every Kubernetes object the dev stack declares: all compliant."""
+    run = run_program(DEV_CONFIG)
+    return [(r.type, r.inputs) for r in run.kubernetes_objects()]
+
+
+@pytest.fixture
+def objects(shop_objects):
+    return copy.deepcopy(shop_objects)
+
+
+def find(objects, resource_type, name):
+    return next(props for t, props in objects if t == resource_type and props["metadata"]["name"] == name)
