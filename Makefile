@@ -6,7 +6,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup dev test bench
+.PHONY: help setup toolchain dev test bench
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -19,10 +19,13 @@ $(VENV)/.installed: requirements-dev.txt backend/requirements.txt frontend/requi
 	$(PYTHON) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	@touch $@
 
+toolchain: ## build (or find) pulumi, the kubernetes provider and the control plane into the cache
+	tools/toolchain install pulumi kube
+
 dev: $(VENV)/.installed ## run the shop locally: frontend http://127.0.0.1:8080, backend :8082
 	$(PYTHON) tools/dev
 
-test: setup ## set up, then run every test
+test: setup toolchain ## set up (packages, toolchain), then run every test
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 bench: setup ## load benchmark: backend alone vs ours vs the original, figures in artifacts/bench/

@@ -70,6 +70,9 @@ class WebService(pulumi.ComponentResource):
             "app.kubernetes.io/part-of": PART_OF,
             "app.kubernetes.io/managed-by": "pulumi",
         }
+        # The version goes on the Deployment and its pods only: a new image tag
+        # then changes the Deployment alone, not the Service in front of it.
+        service_labels = dict(labels)
         tag = image_tag(image)
         if tag and len(tag) <= 63:
             labels["app.kubernetes.io/version"] = tag
@@ -130,7 +133,7 @@ class WebService(pulumi.ComponentResource):
 
         self.service = k8s.core.v1.Service(
             f"{name}-service",
-            metadata={"name": f"{name}-service", "namespace": namespace, "labels": labels},
+            metadata={"name": f"{name}-service", "namespace": namespace, "labels": service_labels},
             spec={
                 "type": service_type,
                 "selector": selector,

@@ -1,6 +1,6 @@
 """What the program declares, under the dev stack's config and a production-like one."""
 
-from tests.infra.conftest import PROVIDER_TYPE
+from tests.infra.conftest import DEV_CONFIG, PROVIDER_TYPE, run_program
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
@@ -151,6 +151,13 @@ def test_every_object_goes_through_the_explicit_provider(stack_run):
 def test_provider_uses_the_stack_context(stack_run):
     assert stack_run.provider.inputs.get("context") == stack_run.config["kubernetes:context"]
     assert "renderYamlToDirectory" not in stack_run.provider.inputs
+
+
+def test_render_mode_drops_the_context(tmp_path):
+    # The provider refuses `context` together with `renderYamlToDirectory`.
+    run = run_program({**DEV_CONFIG, "python-shop:renderDir": str(tmp_path)})
+    assert run.provider.inputs["renderYamlToDirectory"] == str(tmp_path)
+    assert "context" not in run.provider.inputs
 
 
 def test_exports(stack_run):

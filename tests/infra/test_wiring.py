@@ -57,9 +57,10 @@ def test_an_existing_namespace_is_used_not_created():
     assert config_cfg(run) == 'BACKEND_URI = "http://python-shop-backend-service.default.svc:8080"\n'
 
 
-def test_adopting_existing_objects_turns_on_upsert_and_patch_force():
+def test_adopting_existing_objects_turns_on_upsert():
     run = run_program({**DEV_CONFIG, "python-shop:adoptExisting": "true"})
     assert run.provider.inputs["upsertExistingObjects"] == "true"
     assert run.provider.inputs["enablePatchForce"] == "true"
     plain = run_program(DEV_CONFIG)
     assert "upsertExistingObjects" not in plain.provider.inputs
+    assert plain.provider.inputs["enablePatchForce"] == "true"  # drift is undone, not an SSA conflict

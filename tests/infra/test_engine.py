@@ -1,0 +1,216 @@
+"""The real Pulumi engine and kubernetes provider run the program (render mode, no cluster).
+
+Every command is the CLI a user runs, offline (tools/engine.py: Stack): our
+toolchain on PATH, a throwaway file:// state backend, a stack config file
+outside the repo. Assertions read the engine's structured output.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tools.engine import ROOT, Stack, changed, engine_env, pulumi, toolchain_bin
+
+pytestmark = pytest.mark.engine
+
+KUBERNETES_VERSION = "1.36"
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """The dev stack, deployed by the real engine in render mode."""
+    tmp = tmp_path_factory.mktemp("engine")
+    out_dir = tmp / "rendered"
+    stack = Stack(tmp, "engine-test", renderDir=str(out_dir))
+    stack.up()
+    return stack, out_dir
+
+
+def documents(out_dir: Path) -> list[dict]:
+    docs = []
+    for path in sorted(out_dir.rglob("*.yaml")):
+        docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+    return docs
+
+
+def test_render_writes_every_object(rendered):
+    _, out_dir = rendered
+    kinds = sorted((d["kind"], d["metadata"]["name"]) for d in documents(out_dir))
+    assert kinds == sorted(
+        [
+            ("Namespace", "python-shop"),
+            ("Deployment", "python-shop-backend"),
+            ("Service", "python-shop-backend-service"),
+            ("ConfigMap", "python-shop-frontend-config"),
+            ("Deployment", "python-shop-frontend"),
+            ("Service", "python-shop-frontend-service"),
+            ("NetworkPolicy", "python-shop-default-deny-ingress"),
+            ("NetworkPolicy", "python-shop-backend-from-frontend"),
+            ("NetworkPolicy", "python-shop-frontend-from-anywhere"),
+        ]
+    )
+
+
+def test_rendered_manifests_are_valid_kubernetes(rendered):
+    _, out_dir = rendered
+    for doc in documents(out_dir):
+        # strict: an unknown (misspelled) field is an error, not ignored
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def test_rendered_config_names_the_rendered_backend_service(rendered):
+    _, out_dir = rendered
+    docs = documents(out_dir)
+    service = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "python-shop-backend-service")
+    config_map = next(d for d in docs if d["kind"] == "ConfigMap")
+    match = re.fullmatch(r'BACKEND_URI = "http://([^.]+)\.([^.]+)\.svc:(\d+)"\n', config_map["data"]["config.cfg"])
+    assert match, config_map["data"]["config.cfg"]
+    name, namespace, port = match.groups()
+    assert (name, namespace, int(port)) == (
+        service["metadata"]["name"],
+        service["metadata"]["namespace"],
+        service["spec"]["ports"][0]["port"],
+    )
+
+
+def test_a_second_preview_reports_no_changes(rendered):
+    stack, _ = rendered
+    assert changed(stack.steps()) == {}
+
+
+def test_backend_port_change_updates_the_config_map_and_service_in_place(rendered, tmp_path):
+    stack, _ = rendered
+    stack.write_config(backendPort=9090)
+    try:
+        steps = stack.steps("--diff")
+        assert changed(steps) == {"python-shop-frontend-config": "update", "python-shop-backend-service": "update"}
+        diff = stack.cli("preview", "--diff").stdout  # what the user reads
+        (tmp_path / "backend-port.diff").write_text(diff)
+        assert "9090" in diff
+    finally:
+        stack.write_config(backendPort=None)
+
+
+def test_new_backend_image_tag_updates_only_the_backend_deployment(rendered):
+    stack, _ = rendered
+    stack.write_config(backendImage="python-shop-backend:0.2.0")
+    try:
+        assert changed(stack.steps()) == {"python-shop-backend": "update"}
+    finally:
+        stack.write_config(backendImage="python-shop-backend:0.1.0")
+
+
+def test_a_bad_setting_fails_the_preview_with_the_settings_message(rendered):
+    stack, _ = rendered
+    stack.write_config(backendReplicas=0)
+    try:
+        proc = stack.cli("preview", check=False)
+        assert proc.returncode != 0
+        output = proc.stdout + proc.stderr
+        assert "python-shop:backendReplicas is '0'; it must be an integer from 1 to 50" in output
+        assert "Traceback" not in output
+    finally:
+        stack.write_config(backendReplicas=None)
+
+
+def test_the_pulumi_cli_is_the_pinned_version():
+    out = pulumi("version", env=engine_env()).stdout.strip()
+    assert out == "v3.259.0"
+    assert shutil.which("pulumi", path=str(toolchain_bin()))
+
+
+# --- the policy pack, run by the engine (`pulumi preview --policy-pack policy/`) ------------
+
+POLICY_PACK = str(ROOT / "policy")
+
+
+def policy_preview(stack: Stack, *args: str):
+    return stack.cli("preview", "--policy-pack", POLICY_PACK, *args, check=False)
+
+
+@pytest.fixture(scope="module")
+def policy_stacks(tmp_path_factory):
+    """The dev stack and the production-like one, each in render mode (no cluster needed)."""
+    stacks = {}
+    for base in ("dev", "prod"):
+        tmp = tmp_path_factory.mktemp(f"policy-{base}")
+        stacks[base] = Stack(tmp, f"policy-{base}", base=base, renderDir=str(tmp / "rendered"))
+    return stacks
+
+
+def test_the_policy_pack_passes_the_dev_stack(policy_stacks):
+    proc = policy_preview(policy_stacks["dev"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "python-shop-guardrails" in proc.stdout  # the pack really ran
+
+
+def test_the_policy_pack_passes_the_production_like_stack(policy_stacks):
+    # prod uses a LoadBalancer: allowed because the pack's config says the target is not minikube.
+    proc = policy_preview(policy_stacks["prod"], "--policy-pack-config", str(ROOT / "policy" / "prod.json"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_policy_pack_refuses_a_load_balancer_on_minikube(policy_stacks):
+    proc = policy_preview(policy_stacks["prod"])  # default pack config: target minikube
+    assert proc.returncode != 0
+    assert "no-load-balancer-on-minikube" in proc.stdout
+    assert "python-shop-frontend-service" in proc.stdout
+
+
+def test_the_policy_pack_refuses_a_latest_image(policy_stacks):
+    """The settings module refuses `:latest` too; the policy is the last line for programs that skip it."""
+    stack = policy_stacks["dev"]
+    program = Path(stack.config_file).parent / "program"
+    proc = run_overridden(stack, program, "backend_image='python-shop-backend:latest'")
+    assert proc.returncode != 0
+    assert "images-explicit-tag" in proc.stdout
+    assert "python-shop-backend" in proc.stdout and "latest" in proc.stdout
+
+
+def test_the_policy_pack_refuses_containers_without_limits(policy_stacks):
+    stack = policy_stacks["dev"]
+    program = Path(stack.config_file).parent / "program-no-limits"
+    proc = run_overridden(
+        stack, program, "resources=ContainerResources(cpu_limit=None, memory_limit=None)"
+    )
+    assert proc.returncode != 0
+    assert "containers-limits-and-probes" in proc.stdout
+    assert "limits" in proc.stdout
+
+
+# The shop's program with one Settings field overridden after validation, as a
+# program that bypasses the settings module would deploy it.
+OVERRIDE_PROGRAM = """\
+import dataclasses, importlib.util, sys
+sys.path.insert(0, {infra!r})
+from stack_settings import ContainerResources, load_settings
+spec = importlib.util.spec_from_file_location("shop_program", {main!r})
+program = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(program)
+program.deploy(dataclasses.replace(load_settings(), {override}))
+"""
+
+
+def run_overridden(stack: Stack, program: Path, override: str):
+    program.mkdir(exist_ok=True)
+    (program / "Pulumi.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "python-shop",
+                "runtime": {"name": "python", "options": {"toolchain": "pip", "virtualenv": str(ROOT / ".venv")}},
+            }
+        )
+    )
+    (program / "__main__.py").write_text(
+        OVERRIDE_PROGRAM.format(infra=str(ROOT / "infra"), main=str(ROOT / "infra" / "__main__.py"), override=override)
+    )
+    return pulumi(
+        "preview", "--policy-pack", POLICY_PACK, "--stack", stack.name, "--config-file", str(stack.config_file),
+        env=stack.env, cwd=program, check=False,
+    )

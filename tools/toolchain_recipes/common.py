@@ -1,0 +1,232 @@
+"""Shared machinery for building pinned tools from Go modules into a cache.
+
+Every tool the project needs but no registry ships as a binary (the Pulumi CLI,
+the kubernetes provider, the Kubernetes control plane, ...) is built here from
+its Go module, into ``<cache>/toolchain/<component>-<version>/bin``. A build is
+idempotent: a ``.complete`` stamp holding the recipe key marks a finished build,
+so a warm run costs a stat. Nothing is ever written inside the repository.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+
+class ToolchainError(RuntimeError):
+    """A build step failed; the message says which and what to do."""
+
+
+def cache_root() -> Path:
+    """Where builds live: outside the repo, shared by clones and CI runs."""
+    explicit = os.environ.get("PYTHON_SHOP_CACHE")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "python-shop"
+
+
+def toolchain_root() -> Path:
+    return cache_root() / "toolchain"
+
+
+def bin_dir() -> Path:
+    """The one directory `tools/toolchain path` prints: links to every built binary."""
+    return toolchain_root() / "bin"
+
+
+def log(message: str) -> None:
+    stamp = time.strftime("%H:%M:%S")
+    print(f"[toolchain {stamp}] {message}", file=sys.stderr, flush=True)
+
+
+def go_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for every go command: the machine's own Go, module mode."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "GOTOOLCHAIN": "local",  # never download another Go
+            "GOFLAGS": "-mod=mod -buildvcs=false",
+            "CGO_ENABLED": env.get("CGO_ENABLED", "0"),
+            "GOWORK": "off",
+        }
+    )
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    what: str,
+    capture: bool = False,
+) -> str:
+    """Run one build step; on failure raise with the step's name and its output tail."""
+    started = time.monotonic()
+    log(f"{what}: {' '.join(str(a) for a in argv)}")
+    proc = subprocess.run(
+        [str(a) for a in argv],
+        cwd=str(cwd) if cwd else None,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    elapsed = time.monotonic() - started
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stdout.strip().splitlines()[-40:])
+        raise ToolchainError(f"{what} failed (exit {proc.returncode}) after {elapsed:.0f}s:\n{tail}")
+    log(f"{what}: done in {elapsed:.0f}s")
+    return proc.stdout if capture else ""
+
+
+def go_version() -> str:
+    try:
+        out = subprocess.run(["go", "env", "GOVERSION"], env=go_env(), capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise ToolchainError("Go is needed to build the toolchain: install Go 1.26 and put `go` on PATH") from exc
+    return out.stdout.strip()
+
+
+def module_dir(module: str, version: str, workdir: Path) -> Path:
+    """Download one module version and return its directory in the module cache."""
+    out = run(
+        ["go", "mod", "download", "-json", f"{module}@{version}"],
+        cwd=workdir,
+        env=go_env(),
+        what=f"download {module}@{version}",
+        capture=True,
+    )
+    info = json.loads(out)
+    if info.get("Error"):
+        raise ToolchainError(f"cannot download {module}@{version}: {info['Error']}")
+    return Path(info["Dir"])
+
+
+def parse_gomod(text: str) -> dict[str, list[tuple[str, ...]]]:
+    """Parse a go.mod's require/replace/exclude directives (enough for wrapper modules)."""
+    directives: dict[str, list[tuple[str, ...]]] = {"require": [], "replace": [], "exclude": []}
+    block: str | None = None
+    for raw in text.splitlines():
+        line = raw.split("//", 1)[0].strip()
+        if not line:
+            continue
+        if block:
+            if line == ")":
+                block = None
+                continue
+            directives[block].append(tuple(line.replace("=>", " => ").split()))
+            continue
+        word, _, rest = line.partition(" ")
+        if word in directives:
+            rest = rest.strip()
+            if rest == "(":
+                block = word
+            else:
+                directives[word].append(tuple(rest.replace("=>", " => ").split()))
+    return directives
+
+
+@dataclasses.dataclass
+class Component:
+    """One pinned tool (or family of binaries built from one module)."""
+
+    name: str
+    version: str
+    binaries: tuple[str, ...]
+    build: Callable[["Component", Path, Path], None]  # (component, workdir, outbin)
+    # Anything else that changes the result (ldflags, patches): part of the cache key.
+    recipe: dict = dataclasses.field(default_factory=dict)
+    # Optional: a directory already on this machine holding matching binaries
+    # (e.g. a `pulumi` of the same version on PATH); used instead of building.
+    find_existing: Callable[["Component"], Path | None] | None = None
+
+    @property
+    def key(self) -> str:
+        blob = json.dumps({"v": self.version, "r": self.recipe, "bins": self.binaries}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    @property
+    def home(self) -> Path:
+        return toolchain_root() / f"{self.name}-{self.version}"
+
+    @property
+    def bin(self) -> Path:
+        return self.home / "bin"
+
+    def is_built(self) -> bool:
+        stamp = self.home / ".complete"
+        return (
+            stamp.exists()
+            and stamp.read_text().strip() == self.key
+            and all((self.bin / b).exists() for b in self.binaries)
+        )
+
+    def install(self) -> None:
+        existing = self.find_existing(self) if self.find_existing else None
+        if existing is not None:
+            log(f"{self.name} {self.version}: using the matching one found in {existing}")
+            link_binaries(self, existing)
+            return
+        if self.is_built():
+            log(f"{self.name} {self.version}: cached in {self.bin}")
+        else:
+            log(f"{self.name} {self.version}: building (cold builds take minutes; progress follows)")
+            started = time.monotonic()
+            workdir = toolchain_root() / "work" / f"{self.name}-{self.version}"
+            shutil.rmtree(workdir, ignore_errors=True)
+            workdir.mkdir(parents=True)
+            staging = self.home.with_name(self.home.name + ".partial")
+            shutil.rmtree(staging, ignore_errors=True)
+            (staging / "bin").mkdir(parents=True)
+            self.build(self, workdir, staging / "bin")
+            missing = [b for b in self.binaries if not (staging / "bin" / b).exists()]
+            if missing:
+                raise ToolchainError(f"{self.name}: build finished without {', '.join(missing)}")
+            (staging / ".complete").write_text(self.key + "\n")
+            shutil.rmtree(self.home, ignore_errors=True)
+            staging.rename(self.home)
+            shutil.rmtree(workdir, ignore_errors=True)
+            log(f"{self.name} {self.version}: built in {time.monotonic() - started:.0f}s")
+        link_binaries(self)
+
+
+def link_binaries(component: Component, source: Path | None = None) -> None:
+    target = bin_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    for name in component.binaries:
+        link = target / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to((source or component.bin) / name)
+
+
+def go_build(
+    packages: Iterable[tuple[str, str]],
+    *,
+    cwd: Path,
+    outbin: Path,
+    ldflags: str = "",
+    tags: str = "",
+    env: dict[str, str] | None = None,
+) -> None:
+    """`go build -o outbin/<name> <pkg>` for each (name, package)."""
+    for name, package in packages:
+        argv = ["go", "build", "-trimpath", "-o", str(outbin / name)]
+        if ldflags:
+            argv += ["-ldflags", ldflags]
+        if tags:
+            argv += ["-tags", tags]
+        argv.append(package)
+        run(argv, cwd=cwd, env=go_env(env), what=f"build {name}")
