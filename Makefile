@@ -6,7 +6,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup toolchain dev test bench
+.PHONY: help setup toolchain dev up preview destroy cluster-up cluster-down test bench
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -25,8 +25,24 @@ toolchain: ## build (or find) pulumi, the kubernetes provider and the control pl
 dev: $(VENV)/.installed ## run the shop locally: frontend http://127.0.0.1:8080, backend :8082
 	$(PYTHON) tools/dev
 
+up: setup toolchain ## deploy the dev stack (minikube), or the embedded cluster when minikube is not there
+	$(PYTHON) tools/deploy up
+
+preview: setup toolchain ## pulumi preview --diff, with the guardrails
+	$(PYTHON) tools/deploy preview
+
+destroy: setup toolchain ## remove what `make up` deployed
+	$(PYTHON) tools/deploy destroy
+
+cluster-up: toolchain ## start the embedded cluster (real control plane, simulated pods)
+	tools/cluster up
+
+cluster-down: ## stop the embedded cluster and remove its state
+	tools/cluster down
+
 test: setup toolchain ## set up (packages, toolchain), then run every test
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
-bench: setup ## load benchmark: backend alone vs ours vs the original, figures in artifacts/bench/
+bench: setup toolchain ## load (backend alone, ours, the original) and deploy (kubectl vs pulumi) benchmarks, figures in artifacts/bench/
 	$(PYTHON) benchmarks/load.py
+	$(PYTHON) benchmarks/deploy.py

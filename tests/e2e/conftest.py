@@ -1,8 +1,14 @@
-"""Debian's Chromium driven by Playwright: never a downloaded browser."""
+"""Fixtures for end-to-end tests: Debian's Chromium (never a downloaded browser) and the local cluster."""
 
+import os
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support.kube import Kube
+from tools.engine import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps dialling out, and this
@@ -36,3 +42,36 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+# --- the local control plane (tools/cluster), for tests marked `cluster` -------------------
+
+TEST_CLUSTER = "python-shop-test"  # its own cluster: a user's `python-shop` cluster is left alone
+
+
+@dataclass(frozen=True)
+class Cluster:
+    kubeconfig: Path
+    context: str
+    kube: Kube
+
+
+def cluster_cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHON_SHOP_CLUSTER": TEST_CLUSTER}
+    return subprocess.run([str(ROOT / "tools" / "cluster"), *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def kwok_cluster():
+    """A real API server, controller-manager and scheduler with one simulated node, for this test session."""
+    up = cluster_cli("up")
+    if up.returncode != 0:
+        cluster_cli("down")
+        pytest.fail(f"tools/cluster up failed:\n{up.stderr}")
+    kubeconfig = Path(up.stdout.strip().splitlines()[-1])
+    context = f"kwok-{TEST_CLUSTER}"
+    try:
+        yield Cluster(kubeconfig, context, Kube(kubeconfig, context))
+    finally:
+        down = cluster_cli("down")
+        assert down.returncode == 0, down.stderr
