@@ -163,6 +163,20 @@ def test_the_policy_pack_refuses_a_load_balancer_on_minikube(policy_stacks):
     assert "python-shop-frontend-service" in proc.stdout
 
 
+def test_without_network_policies_the_coverage_policy_refuses_until_turned_off(policy_stacks):
+    stack = policy_stacks["dev"]
+    stack.write_config(networkPolicies="false")
+    try:
+        refused = policy_preview(stack)
+        assert refused.returncode != 0
+        assert "deployments-covered-by-network-policy" in refused.stdout
+        assert "Deployment python-shop/python-shop-backend is not selected by any NetworkPolicy" in refused.stdout
+        allowed = policy_preview(stack, "--policy-pack-config", str(ROOT / "policy" / "no-network-policies.json"))
+        assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    finally:
+        stack.write_config(networkPolicies=None)
+
+
 def test_the_policy_pack_refuses_a_latest_image(policy_stacks):
     """The settings module refuses `:latest` too; the policy is the last line for programs that skip it."""
     stack = policy_stacks["dev"]
