@@ -95,7 +95,8 @@ class Stack:
         self.state = tmp / "state"
         self.state.mkdir(parents=True)
         self.config_file = tmp / f"Pulumi.{name}.yaml"
-        self.env = engine_env(self.state, extra_env)
+        # TMPDIR: the provider leaves a copy of the kubeconfig in the temp dir; keep it in ours.
+        self.env = engine_env(self.state, {"TMPDIR": str(tmp), **(extra_env or {})})
         self.config: dict = yaml.safe_load((ROOT / f"Pulumi.{base}.yaml").read_text())["config"]
         # `stack init` writes the stack's encryption salt to Pulumi.<name>.yaml in its
         # working directory: run it beside our config file, in a project of the same name.
