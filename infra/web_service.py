@@ -19,6 +19,7 @@ from stack_settings import ContainerResources
 # The port every app listens on inside its pod: the Procfile's $PORT.
 CONTAINER_PORT = 8080
 PART_OF = "python-shop"
+PRE_STOP_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,10 @@ class WebService(pulumi.ComponentResource):
                                 "readinessProbe": _probe(periodSeconds=5, failureThreshold=2),
                                 "livenessProbe": _probe(periodSeconds=10, failureThreshold=3),
                                 "resources": _resources(resources),
+                                # Keep serving for a moment after the pod starts terminating:
+                                # kube-proxy and the clients' pooled connections need that
+                                # long to stop sending to it (zero failed requests in a rollout).
+                                "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
                                 "securityContext": {
                                     "allowPrivilegeEscalation": False,
                                     "readOnlyRootFilesystem": True,

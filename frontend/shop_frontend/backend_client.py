@@ -6,6 +6,7 @@ frontend answers with (503 unreachable, 504 too slow, 502 a bad answer).
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 
@@ -20,6 +21,13 @@ class BackendError(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
+
+
+CLOSED = "connection closed by the backend"
+
+
+class _ClosedBeforeAnswering(Exception):
+    """The backend closed the connection before answering: worth one more try."""
 
 
 class BackendClient:
@@ -53,6 +61,15 @@ class BackendClient:
         # a backend that trickles bytes is as slow as one that never answers.
         deadline = time.monotonic() + self.read_timeout
         try:
+            return self._attempt(uri, deadline, last=False)
+        except _ClosedBeforeAnswering:
+            # A pooled keep-alive connection the backend closed just as we reused it
+            # (a backend pod shutting down in a rollout does this). GET is idempotent
+            # and nothing was answered: once more, on a new connection.
+            return self._attempt(uri, deadline, last=True)
+
+    def _attempt(self, uri: str, deadline: float, *, last: bool) -> bytes:
+        try:
             with self.session.get(uri, stream=True, timeout=(self.connect_timeout, self.read_timeout)) as response:
                 if not 200 <= response.status_code < 300:
                     raise BackendError(502, f"the backend answered HTTP {response.status_code} {response.reason or ''}".rstrip())
@@ -75,7 +92,10 @@ class BackendClient:
         except requests.exceptions.ConnectionError as exc:
             if "Read timed out" in str(exc):  # urllib3 reports a timeout inside a body read this way
                 raise BackendError(504, f"the backend did not answer within {self.read_timeout:g}s") from None
-            raise BackendError(503, f"the backend is unreachable ({_reason(exc)})") from None
+            reason = _reason(exc)
+            if reason == CLOSED and not last and time.monotonic() < deadline:
+                raise _ClosedBeforeAnswering from None
+            raise BackendError(503, f"the backend is unreachable ({reason})") from None
         except requests.exceptions.RequestException as exc:
             raise BackendError(502, f"the backend call failed ({_reason(exc)})") from None
 
@@ -97,6 +117,8 @@ def _reason(exc: BaseException) -> str:
         return "connection refused"
     if "Name or service not known" in text or "Temporary failure in name resolution" in text or "NameResolutionError" in text:
         return "name not resolved"
-    if "RemoteDisconnected" in text or "Connection aborted" in text or "reset by peer" in text:
-        return "connection closed by the backend"
+    if isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError)) or any(
+        marker in text for marker in ("RemoteDisconnected", "Connection aborted", "reset by peer", "closed connection")
+    ):
+        return CLOSED
     return _short(exc)

@@ -30,6 +30,26 @@ def assert_logged_once(frontend_log, uri, *phrases):
         assert phrase in lines[0]
 
 
+def test_a_connection_closed_before_the_answer_is_tried_once_more(client, stub_backend, frontend_log):
+    # What a backend pod does to a pooled keep-alive connection as it shuts down in a rollout.
+    stub_backend.answer = Answer.json([GOOD_ITEM])
+    stub_backend.answer.close_first = 1
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "<td>Apple</td>" in response.get_data(as_text=True)
+    assert stub_backend.requests == 2
+    assert frontend_log() == []
+
+
+def test_a_backend_that_keeps_closing_the_connection_is_a_503_after_one_retry(client, stub_backend, frontend_log):
+    stub_backend.answer = Answer.json([GOOD_ITEM])
+    stub_backend.answer.close_first = 10
+    response = client.get("/")
+    assert_error_page(response, 503, "unavailable", "connection closed by the backend")
+    assert stub_backend.requests == 2  # one retry, never a loop
+    assert_logged_once(frontend_log, stub_backend.uri, "connection closed by the backend")
+
+
 def test_backend_down_is_a_503(client, write_config, frontend_log):
     uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     write_config(f'BACKEND_URI = "{uri}"')

@@ -138,6 +138,8 @@ def test_pods_are_fit_for_production(stack_run):
         writable = {m["mountPath"] for m in container["volumeMounts"] if not m.get("readOnly")}
         assert writable == {"/tmp"}
         assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+        # Still serving while endpoints and pooled connections move away from a terminating pod.
+        assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
 
 
 def test_every_object_goes_through_the_explicit_provider(stack_run):

@@ -20,6 +20,7 @@ class Answer:
     content_type: str = "application/json"
     delay: float = 0.0  # seconds before answering
     hang: bool = False  # accept, read the request, never answer (until the stub stops)
+    close_first: int = 0  # close the connection without answering this many requests first
     headers: dict = field(default_factory=dict)
     # A body produced chunk by chunk (chunked encoding): for answers too big to build.
     stream: Callable[[], Iterator[bytes]] | None = None
@@ -33,6 +34,7 @@ class StubBackend:
     def __init__(self) -> None:
         self.answer = Answer()
         self.requests = 0
+        self.closed = 0
         self.bytes_streamed = 0
         self._released = threading.Event()
         stub = self
@@ -44,6 +46,10 @@ class StubBackend:
             def do_GET(self):  # noqa: N802
                 stub.requests += 1
                 answer = stub.answer
+                if stub.closed < answer.close_first:
+                    stub.closed += 1
+                    self.close_connection = True  # as a server shutting down drops a keep-alive connection
+                    return
                 if answer.hang:
                     stub._released.wait()
                     return
