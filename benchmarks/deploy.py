@@ -1,14 +1,18 @@
 """Deploy benchmark: the original's way against the Pulumi program, on one fresh cluster.
 
-    .venv/bin/python benchmarks/deploy.py [--rounds N]
+    .venv/bin/python benchmarks/deploy.py [--rounds N] [--real]
 
 On a cluster of its own (tools/cluster, PYTHON_SHOP_CLUSTER=python-shop-bench:
-real control plane, kwok-simulated pods), each round measures side by side:
+real control plane, kwok-simulated pods; with --real, a real node running the
+shop's images, and the original's deploy.yaml with those images substituted),
+each round measures side by side:
   - `kubectl apply -f deploy.yaml` + `kubectl rollout status` of both Deployments
     (the article's way) against `pulumi up` (which awaits the same and more:
     Services with endpoints), each into a fresh namespace;
   - a no-op `kubectl diff -f deploy.yaml` against a no-op `pulumi preview`.
-Prints the median of each and the ratios; writes artifacts/bench/deploy.json.
+With --real it also measures how long a ConfigMap change takes to reach the
+running frontend's /config/config.cfg after `pulumi up` returns.
+Prints the median of each and the ratios; writes artifacts/bench/deploy[-real].json.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tools.engine import ROOT, Stack, changed, toolchain_bin  # noqa: E402
 
 CLUSTER = "python-shop-bench"
-CONTEXT = f"kwok-{CLUSTER}"
 ORIGINAL = ROOT / "tests" / "e2e" / "fixtures" / "original-deploy.yaml"
 OUT = ROOT / "artifacts" / "bench"
 
@@ -48,46 +51,79 @@ def timed(fn) -> float:
 
 
 class Kubectl:
-    def __init__(self, kubeconfig: str):
-        self.base = [str(toolchain_bin() / "kubectl"), "--kubeconfig", kubeconfig, "--context", CONTEXT]
+    def __init__(self, kubeconfig: str, context: str):
+        self.base = [str(toolchain_bin() / "kubectl"), "--kubeconfig", kubeconfig, "--context", context]
 
-    def __call__(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> None:
+    def __call__(self, *args: str, ok_codes: tuple[int, ...] = (0, 1)) -> str:
+        # kubectl diff exits 1 when it finds differences, 0 when there are none.
         proc = subprocess.run([*self.base, *args], capture_output=True, text=True, timeout=300)
-        if proc.returncode not in ok_codes:
+        if proc.returncode not in ok_codes or (proc.returncode == 1 and args[0] != "diff"):
             raise SystemExit(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
+        return proc.stdout
 
 
-def original_apply(kubectl: Kubectl, namespace: str) -> None:
-    kubectl("apply", "--namespace", namespace, "-f", str(ORIGINAL))
+def original_manifest(real: bool, directory: Path) -> Path:
+    """The article's deploy.yaml; on a real node with our images, which need no registry."""
+    if not real:
+        return ORIGINAL
+    text = ORIGINAL.read_text()
+    for app in ("backend", "frontend"):
+        text = text.replace(f"brianmmcclain/python-shop-{app}:latest", f"python-shop-{app}:0.1.0")
+    path = directory / "original-our-images.yaml"
+    path.write_text(text.replace("imagePullPolicy: Always", "imagePullPolicy: IfNotPresent"))
+    return path
+
+
+def original_apply(kubectl: Kubectl, namespace: str, manifest: Path) -> None:
+    kubectl("apply", "--namespace", namespace, "-f", str(manifest))
     for deployment in ("python-shop-backend", "python-shop-frontend"):
         kubectl("rollout", "status", "--namespace", namespace, f"deployment/{deployment}", "--timeout=300s")
+
+
+def config_propagation(kubectl: Kubectl, stack: Stack, namespace: str) -> float:
+    """Seconds from `pulumi up` (backendPort 9090) returning to the file changing in the running pod."""
+    pod = kubectl("get", "pods", "--namespace", namespace, "--selector", "app=python-shop-frontend",
+                  "-o", "jsonpath={.items[0].metadata.name}").strip()
+    stack.write_config(backendPort=9090)
+    stack.up()
+    applied = time.perf_counter()
+    deadline = applied + 120
+    while time.perf_counter() < deadline:
+        if ":9090" in kubectl("exec", "--namespace", namespace, pod, "--", "cat", "/config/config.cfg"):
+            return time.perf_counter() - applied
+        time.sleep(0.1)
+    raise SystemExit("the ConfigMap change did not reach the pod within 120 s")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--real", action="store_true", help="a real node running the shop's containers")
     args = parser.parse_args()
-    subprocess.run([str(ROOT / "tools" / "toolchain"), "install", "pulumi", "kube"], check=True, stdout=subprocess.DEVNULL)
+    flags = ["--real"] if args.real else []
+    groups = ["pulumi", "kube", *(["node"] if args.real else [])]
+    subprocess.run([str(ROOT / "tools" / "toolchain"), "install", *groups], check=True, stdout=subprocess.DEVNULL)
 
-    kubeconfig = cluster("up").splitlines()[-1]
-    kubectl = Kubectl(kubeconfig)
+    kubeconfig = cluster("up", *flags).splitlines()[-1]
+    context = f"kwok-{CLUSTER}" + ("-real" if args.real else "")
+    kubectl = Kubectl(kubeconfig, context)
     times: dict[str, list[float]] = {"kubectl apply + rollout": [], "pulumi up": [], "kubectl diff": [], "pulumi preview": []}
+    propagation = None
     try:
         with tempfile.TemporaryDirectory(prefix="deploy-bench-") as tmp:
+            manifest = original_manifest(args.real, Path(tmp))
             for round_ in range(args.rounds):
                 namespace = f"original-{round_}"
                 kubectl("create", "namespace", namespace)
-                times["kubectl apply + rollout"].append(timed(lambda: original_apply(kubectl, namespace)))
-                # kubectl diff exits 1 when it finds differences, 0 when there are none.
-                times["kubectl diff"].append(
-                    timed(lambda: kubectl("diff", "--namespace", namespace, "-f", str(ORIGINAL)))
-                )
+                times["kubectl apply + rollout"].append(timed(lambda: original_apply(kubectl, namespace, manifest)))
+                times["kubectl diff"].append(timed(lambda: kubectl("diff", "--namespace", namespace, "-f", str(manifest))))
+                kubectl("delete", "namespace", namespace, "--wait=false")  # free the node for the next one
 
                 stack = Stack(
                     Path(tmp) / f"round-{round_}", f"bench-{round_}",
                     extra_env={"KUBECONFIG": kubeconfig},
                     namespace=f"python-shop-{round_}",
-                    **{"kubernetes:context": CONTEXT},
+                    **{"kubernetes:context": context},
                 )
                 times["pulumi up"].append(timed(stack.up))
                 steps: list[dict] = []
@@ -95,22 +131,29 @@ def main() -> int:
                 if changed(steps):
                     raise SystemExit(f"the no-op preview planned changes: {changed(steps)}")
                 print(f"round {round_ + 1}/{args.rounds}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()))
+            if args.real:
+                propagation = config_propagation(kubectl, stack, f"python-shop-{args.rounds - 1}")
     finally:
-        cluster("down")
+        cluster("down", *flags)
 
     medians = {k: statistics.median(v) for k, v in times.items()}
     ratios = {
         "pulumi up / kubectl apply + rollout": medians["pulumi up"] / medians["kubectl apply + rollout"],
         "pulumi preview / kubectl diff": medians["pulumi preview"] / medians["kubectl diff"],
     }
-    print(f"\ndeploy benchmark, median of {args.rounds} rounds on a fresh local cluster (simulated pods)")
+    kind = "a real node, the shop's containers" if args.real else "simulated pods"
+    print(f"\ndeploy benchmark, median of {args.rounds} rounds on a fresh local cluster ({kind})")
     for name, value in medians.items():
         print(f"  {name:26} {value:6.2f} s")
     for name, value in ratios.items():
         print(f"  {name:38} {value:5.1f}x")
+    if propagation is not None:
+        print(f"  ConfigMap change in the running frontend's /config/config.cfg: {propagation:.1f} s after `pulumi up`")
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "deploy.json").write_text(json.dumps({"rounds": args.rounds, "seconds": times, "median": medians, "ratios": ratios}, indent=2))
-    print(f"wrote {OUT / 'deploy.json'}")
+    out = OUT / ("deploy-real.json" if args.real else "deploy.json")
+    out.write_text(json.dumps({"rounds": args.rounds, "seconds": times, "median": medians, "ratios": ratios,
+                               "config_propagation_s": propagation}, indent=2))
+    print(f"wrote {out}")
     return 0
 
 

@@ -56,9 +56,9 @@ class Cluster:
     kube: Kube
 
 
-def cluster_cli(*args: str) -> subprocess.CompletedProcess:
+def cluster_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHON_SHOP_CLUSTER": TEST_CLUSTER}
-    return subprocess.run([str(ROOT / "tools" / "cluster"), *args], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([str(ROOT / "tools" / "cluster"), *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="session")
@@ -74,4 +74,20 @@ def kwok_cluster():
         yield Cluster(kubeconfig, context, Kube(kubeconfig, context))
     finally:
         down = cluster_cli("down")
+        assert down.returncode == 0, down.stderr
+
+
+@pytest.fixture(scope="session")
+def real_cluster():
+    """The same control plane with a real node: containerd, kubelet, kube-proxy, CoreDNS, our images."""
+    up = cluster_cli("up", "--real", timeout=900)
+    if up.returncode != 0:
+        cluster_cli("down", "--real")
+        pytest.fail(f"tools/cluster up --real failed:\n{up.stderr[-4000:]}")
+    kubeconfig = Path(up.stdout.strip().splitlines()[-1])
+    context = f"kwok-{TEST_CLUSTER}-real"
+    try:
+        yield Cluster(kubeconfig, context, Kube(kubeconfig, context))
+    finally:
+        down = cluster_cli("down", "--real")
         assert down.returncode == 0, down.stderr

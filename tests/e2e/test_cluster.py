@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.kube import Kube, eventually
+from tests.support.kube import Kube
+from tests.support.net import wait_until
 from tools.engine import Stack, changed
 
 pytestmark = pytest.mark.cluster
@@ -177,8 +178,8 @@ def test_network_policies_isolate_the_shop(kwok_cluster, dev_stack):
 def test_destroy_leaves_none_of_our_objects(kwok_cluster, dev_stack):
     kube = kwok_cluster.kube
     dev_stack.destroy()
-    assert not kube.exists("namespace", NAMESPACE) or eventually(
-        lambda: not kube.exists("namespace", NAMESPACE), "the namespace to be deleted", timeout=120
+    assert not kube.exists("namespace", NAMESPACE) or wait_until(
+        lambda: not kube.exists("namespace", NAMESPACE), what="the namespace to be deleted", timeout=120
     )
     leftovers = kube.run("get", "all,configmaps,networkpolicies", "--all-namespaces", "--selector", OURS, "-o", "name")
     assert leftovers.stdout.strip() == ""
@@ -206,7 +207,7 @@ def test_a_cluster_running_the_original_is_taken_over_without_deleting_anything(
     kube.run("create", "namespace", namespace)
     kube.run("apply", "--namespace", namespace, "-f", str(SEED))
     for deployment in (BACKEND, FRONTEND):
-        eventually(lambda: available(kube, deployment, namespace), f"the original {deployment} to be Available")
+        wait_until(lambda: available(kube, deployment, namespace), what=f"the original {deployment} to be Available")
     before = object_uids(kube, namespace)
 
     # The README's migration settings: the existing namespace, adopt what is there.

@@ -4,6 +4,7 @@ import time
 
 import requests
 
+
 from tests.support.net import free_port, wait_until
 from tools.procfile import WebProcess
 
@@ -30,8 +31,10 @@ def test_rewriting_the_config_switches_backends_without_a_restart(shop, artifact
         requests.get(shop.frontend.url, timeout=5)
         shop.point_at(second.url)
         assert requests.get(shop.frontend.url, timeout=5).status_code == 200
-        # The very next page came from the second backend: its access log has the call.
-        assert '"GET / HTTP/1.1" 200' in (artifacts_dir / "backend-2.log").read_text()
+        # The very next page came from the second backend: its access log has the call
+        # (gunicorn writes that line just after answering: poll for it briefly).
+        wait_until(lambda: '"GET / HTTP/1.1" 200' in (artifacts_dir / "backend-2.log").read_text(),
+                   timeout=5, what="the second backend's access log line")
         shop.backend.stop()  # and the first one is no longer needed
         assert requests.get(shop.frontend.url, timeout=5).status_code == 200
     assert shop.frontend.proc.poll() is None

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
-from typing import Callable, TypeVar
 
 from tools.engine import toolchain_bin
-
-T = TypeVar("T")
 
 
 class Kube:
@@ -41,15 +37,3 @@ class Kube:
 
     def uid(self, kind: str, name: str, namespace: str) -> str:
         return self.get(kind, name, namespace)["metadata"]["uid"]
-
-
-def eventually(probe: Callable[[], T], what: str, timeout: float = 60, interval: float = 0.5) -> T:
-    """Poll probe until it returns something truthy, or fail after timeout saying what was awaited."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")

@@ -1,0 +1,148 @@
+"""The shop in real pods: `pulumi up` to a node that runs the shop's own containers.
+
+The cluster (fixture `real_cluster`: `tools/cluster up --real`) is the same
+control plane as the simulated one, with a real node: containerd, kubelet,
+kube-proxy and CoreDNS, and the images built from backend/ and frontend/
+Dockerfiles. The tests build on each other and run in file order; the last
+one tears everything down and checks that nothing is left on the host.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.support.kube import Kube
+from tests.support.net import wait_until
+from tests.support.load import Load
+from tools.engine import ROOT, Stack
+
+sys.path.insert(0, str(ROOT / "tools"))
+import realcluster  # noqa: E402
+
+pytestmark = pytest.mark.pods
+
+NAMESPACE = "python-shop"
+BACKEND, FRONTEND = "python-shop-backend", "python-shop-frontend"
+ITEMS = ["Apple", "Banana", "Orange", "Potato", "Onion"]
+
+
+@pytest.fixture(scope="module")
+def shop_stack(real_cluster, tmp_path_factory):
+    stack = Stack(
+        tmp_path_factory.mktemp("pods"),
+        "pods",
+        extra_env={"KUBECONFIG": str(real_cluster.kubeconfig)},
+        **{"kubernetes:context": real_cluster.context},
+    )
+    stack.up()
+    yield stack
+    stack.cli("destroy", "--yes", "--skip-preview", check=False)
+
+
+def page_url(kube: Kube) -> str:
+    service = kube.get("service", "python-shop-frontend-service", NAMESPACE)
+    return f"http://127.0.0.1:{service['spec']['ports'][0]['nodePort']}/"
+
+
+def running_pods(kube: Kube, app: str) -> list[dict]:
+    pods = kube.get("pods", namespace=NAMESPACE, selector=f"app={app}")["items"]
+    return [p for p in pods if p["status"].get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")]
+
+
+def test_pods_run_our_containers_as_non_root_under_restricted(real_cluster, shop_stack):
+    kube = real_cluster.kube
+    assert kube.get("namespace", NAMESPACE)["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    for app in (BACKEND, FRONTEND):
+        pods = running_pods(kube, app)
+        assert len(pods) == 1, f"{app}: {len(pods)} running pods"
+        status = pods[0]["status"]["containerStatuses"][0]
+        assert status["ready"] and "running" in status["state"], status
+        assert status["image"].endswith(f"{app}:0.1.0")
+        # The process really runs as the image's numeric user, not root.
+        ids = kube.run("exec", "--namespace", NAMESPACE, pods[0]["metadata"]["name"], "--", "id").stdout
+        assert ids.startswith("uid=10001 gid=10001"), ids
+
+
+def test_the_node_port_serves_the_shop_through_cluster_dns(real_cluster, shop_stack):
+    response = requests.get(page_url(real_cluster.kube), timeout=10)
+    assert response.status_code == 200
+    # The frontend reached the backend by the DNS name in the ConfigMap.
+    assert all(f"<td>{item}</td>" in response.text for item in ITEMS), response.text[:500]
+
+
+@pytest.mark.browser
+def test_chromium_sees_the_five_items(real_cluster, shop_stack, page, artifacts_dir):
+    response = page.goto(page_url(real_cluster.kube))
+    assert response.status == 200
+    names = [row.locator("td").first.inner_text() for row in page.locator("#inventory tbody tr").all()]
+    assert names == ITEMS
+    page.screenshot(path=str(artifacts_dir / "shop-in-real-pods.png"), full_page=True)
+
+
+def config_in_pod(kube: Kube, pod: str) -> str:
+    return kube.run("exec", "--namespace", NAMESPACE, pod, "--", "cat", "/config/config.cfg", check=False).stdout
+
+
+def test_a_backend_port_change_reaches_the_running_frontend_without_a_restart(real_cluster, shop_stack):
+    kube = real_cluster.kube
+    before = {p["metadata"]["uid"]: p for p in running_pods(kube, FRONTEND)}
+    pod = next(iter(before.values()))["metadata"]["name"]
+    shop_stack.write_config(backendPort=9090)
+    try:
+        shop_stack.up()
+        applied = time.monotonic()
+        wait_until(lambda: ":9090" in config_in_pod(kube, pod), what="config.cfg in the frontend pod to name port 9090",
+                   timeout=120, interval=0.25)
+        propagation = time.monotonic() - applied
+        print(f"\nConfigMap change visible in the running pod {propagation:.1f} s after `pulumi up` returned")
+        after = {p["metadata"]["uid"]: p for p in running_pods(kube, FRONTEND)}
+        assert after.keys() == before.keys()  # the same pods
+        assert [p["status"]["containerStatuses"][0]["restartCount"] for p in after.values()] == [0]
+        # ...and the page works through the new port.
+        response = requests.get(page_url(kube), timeout=10)
+        assert response.status_code == 200 and "<td>Apple</td>" in response.text
+    finally:
+        shop_stack.write_config(backendPort=None)
+        shop_stack.up()
+    wait_until(lambda: ":8080" in config_in_pod(kube, pod), what="config.cfg back on port 8080", timeout=120)
+
+
+def test_a_new_backend_tag_rolls_out_under_load_with_no_failed_request(real_cluster, shop_stack):
+    kube = real_cluster.kube
+    images = str(ROOT / "tools" / "images")
+    subprocess.run([images, "tag", "python-shop-backend:0.1.0", "python-shop-backend:0.1.1"], check=True)
+    archive = shop_stack.state.parent / "backend-0.1.1.tar"
+    with open(archive, "wb") as out:
+        subprocess.run([images, "save", "python-shop-backend:0.1.1"], stdout=out, check=True)
+    realcluster.import_images(archive)
+    old_pods = {p["metadata"]["uid"] for p in running_pods(kube, BACKEND)}
+
+    shop_stack.write_config(backendImage="python-shop-backend:0.1.1")
+    with Load(page_url(kube), duration=45, concurrency=4, timeout=10) as load:
+        shop_stack.up()  # returns once the new pod is Available; the load goes on after it
+    outcomes = load.snapshot()
+    failed = [o for o in outcomes if o.status != 200]
+    assert len(outcomes) > 100
+    assert failed == [], f"{len(failed)} of {len(outcomes)} requests failed, e.g. {failed[:3]}"
+    new_pods = running_pods(kube, BACKEND)
+    assert {p["metadata"]["uid"] for p in new_pods}.isdisjoint(old_pods)
+    assert [p["spec"]["containers"][0]["image"] for p in new_pods] == ["python-shop-backend:0.1.1"]
+
+
+def test_destroy_and_down_leave_nothing_on_the_host(real_cluster, shop_stack):
+    from tests.e2e.conftest import cluster_cli
+
+    shop_stack.destroy()
+    down = cluster_cli("down", "--real")
+    assert down.returncode == 0, down.stderr
+    assert realcluster.leftovers() == []
+    ours = re.compile(r"(kubelet|kube-proxy|coredns|containerd|dockerd|kube-apiserver|etcd)\b")
+    processes = subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True).stdout.splitlines()
+    leftover = [p for p in processes if ours.search(p) and "python-shop" in p and not p.startswith("Z")]
+    assert leftover == []

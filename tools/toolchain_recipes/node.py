@@ -1,0 +1,90 @@
+"""A real node: kubelet and kube-proxy, containerd, CoreDNS and the pause binary.
+
+kubelet and kube-proxy come from the same Kubernetes build as the control
+plane (kube.kubernetes_component). containerd's go.mod has exclude lines, so
+`go install` refuses it: we build inside a copy of the downloaded module, as
+its Makefile does. CoreDNS is a plain module whose root package is the server.
+pause is C: compiled from the build/pause/linux/pause.c that ships in the
+Kubernetes module, static, as its Makefile does. runc, the CNI plugins,
+iptables and conntrack come from Debian (tools/system-packages).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from toolchain_recipes import common
+from toolchain_recipes.common import Component
+from toolchain_recipes.kube import (
+    KUBERNETES_MODULE,
+    KUBERNETES_VERSION,
+    STRIP,
+    _check_version,
+    _download,
+    _single_module_wrapper,
+    kubernetes_component,
+)
+
+CONTAINERD_MODULE = "github.com/containerd/containerd/v2"
+CONTAINERD_VERSION = "v2.2.9"
+COREDNS_MODULE = "github.com/coredns/coredns"
+COREDNS_VERSION = "v1.14.7"
+PAUSE_VERSION = "3.10.2"  # build/pause/Makefile's TAG in Kubernetes v1.36.3
+
+# containerd's Makefile: no btrfs (needs its C headers); shims and daemon static.
+CONTAINERD_TAGS = "no_btrfs"
+
+
+def containerd_ldflags() -> str:
+    return " ".join([
+        f"-X {CONTAINERD_MODULE}/version.Version={CONTAINERD_VERSION}",
+        f"-X {CONTAINERD_MODULE}/version.Package={CONTAINERD_MODULE}",
+        STRIP,
+    ])
+
+
+def _build_containerd(component: Component, workdir: Path, outbin: Path) -> None:
+    info = _download(CONTAINERD_MODULE, CONTAINERD_VERSION, workdir)
+    source = workdir / "containerd"
+    shutil.copytree(info["Dir"], source, copy_function=shutil.copyfile)
+    common.go_build(
+        [(b, f"./cmd/{b}") for b in component.binaries],
+        cwd=source,
+        outbin=outbin,
+        ldflags=containerd_ldflags(),
+        tags=CONTAINERD_TAGS,
+    )
+    _check_version(outbin / "containerd", CONTAINERD_VERSION)
+
+
+def _build_coredns(component: Component, workdir: Path, outbin: Path) -> None:
+    _single_module_wrapper(workdir, "coredns", COREDNS_MODULE, COREDNS_VERSION)
+    common.go_build([("coredns", COREDNS_MODULE)], cwd=workdir, outbin=outbin, ldflags=STRIP)
+    _check_version(outbin / "coredns", f"CoreDNS-{COREDNS_VERSION.lstrip('v')}")
+
+
+def _build_pause(component: Component, workdir: Path, outbin: Path) -> None:
+    info = _download(KUBERNETES_MODULE, KUBERNETES_VERSION, workdir)
+    source = Path(info["Dir"]) / "build" / "pause" / "linux" / "pause.c"
+    if not shutil.which("gcc"):
+        raise common.ToolchainError("gcc is needed to compile pause: apt-get install -y gcc libc6-dev")
+    common.run(
+        ["gcc", "-Os", "-Wall", "-Werror", "-static", f"-DVERSION=v{PAUSE_VERSION}", "-o", outbin / "pause", source],
+        what="compile pause",
+    )
+    common.run(["strip", outbin / "pause"], what="strip pause")
+
+
+COMPONENTS: list[Component] = [
+    # kubelet needs cgo (as upstream builds it); kube-proxy is static.
+    kubernetes_component("kubernetes-kubelet", ("kubelet",), env={"CGO_ENABLED": "1"}),
+    kubernetes_component("kubernetes-kube-proxy", ("kube-proxy",)),
+    Component(name="containerd", version=CONTAINERD_VERSION,
+              binaries=("containerd", "containerd-shim-runc-v2", "ctr"), build=_build_containerd,
+              recipe={"ldflags": containerd_ldflags(), "tags": CONTAINERD_TAGS}),
+    Component(name="coredns", version=COREDNS_VERSION, binaries=("coredns",), build=_build_coredns,
+              recipe={"ldflags": STRIP}),
+    Component(name="pause", version=PAUSE_VERSION, binaries=("pause",), build=_build_pause,
+              recipe={"cflags": "-Os -Wall -Werror -static"}),
+]
