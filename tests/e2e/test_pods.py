@@ -9,7 +9,6 @@ one tears everything down and checks that nothing is left on the host.
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import time
@@ -18,8 +17,8 @@ import pytest
 import requests
 
 from tests.support.kube import Kube
-from tests.support.net import wait_until
 from tests.support.load import Load
+from tests.support.net import wait_until
 from tools.engine import ROOT, Stack
 
 sys.path.insert(0, str(ROOT / "tools"))
@@ -136,13 +135,14 @@ def test_a_new_backend_tag_rolls_out_under_load_with_no_failed_request(real_clus
 
 
 def test_destroy_and_down_leave_nothing_on_the_host(real_cluster, shop_stack):
-    from tests.e2e.conftest import cluster_cli
+    from tests.e2e.conftest import TEST_CLUSTER, cluster_cli
 
     shop_stack.destroy()
     down = cluster_cli("down", "--real")
     assert down.returncode == 0, down.stderr
     assert realcluster.leftovers() == []
-    ours = re.compile(r"(kubelet|kube-proxy|coredns|containerd|dockerd|kube-apiserver|etcd)\b")
+    # No process of this cluster (its control plane's directory) or of its node and images.
+    marks = (f"clusters/{TEST_CLUSTER}-real/", str(realcluster.node_dir()), "python-shop/images/docker")
     processes = subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True).stdout.splitlines()
-    leftover = [p for p in processes if ours.search(p) and "python-shop" in p and not p.startswith("Z")]
+    leftover = [p for p in processes if any(m in p for m in marks) and not p.startswith("Z")]
     assert leftover == []
