@@ -35,6 +35,7 @@ import shutil
 import shlex
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -56,7 +57,7 @@ class NodeError(RuntimeError):
 
 
 def log(message: str) -> None:
-    print(f"[cluster {time.strftime('%H:%M:%S')}] {message}", flush=True, file=__import__("sys").stderr)
+    print(f"[cluster {time.strftime('%H:%M:%S')}] {message}", flush=True, file=sys.stderr)
 
 
 def node_dir() -> Path:

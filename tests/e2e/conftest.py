@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.kube import Kube
-from tools.engine import ROOT
+from tools.engine import ROOT, Stack
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps dialling out, and this
@@ -61,33 +61,43 @@ def cluster_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess
     return subprocess.run([str(ROOT / "tools" / "cluster"), *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.fixture(scope="session")
-def kwok_cluster():
-    """A real API server, controller-manager and scheduler with one simulated node, for this test session."""
-    up = cluster_cli("up")
+def _running_cluster(*flags: str, timeout: float):
+    """Start this session's cluster with tools/cluster, hand it out, and stop it afterwards."""
+    up = cluster_cli("up", *flags, timeout=timeout)
     if up.returncode != 0:
-        cluster_cli("down")
-        pytest.fail(f"tools/cluster up failed:\n{up.stderr}")
+        cluster_cli("down", *flags)
+        pytest.fail(f"tools/cluster up {' '.join(flags)} failed:\n{up.stderr[-4000:]}")
     kubeconfig = Path(up.stdout.strip().splitlines()[-1])
-    context = f"kwok-{TEST_CLUSTER}"
+    context = f"kwok-{TEST_CLUSTER}" + ("-real" if "--real" in flags else "")
     try:
         yield Cluster(kubeconfig, context, Kube(kubeconfig, context))
     finally:
-        down = cluster_cli("down")
+        down = cluster_cli("down", *flags)
         assert down.returncode == 0, down.stderr
+
+
+@pytest.fixture(scope="session")
+def kwok_cluster():
+    """A real API server, controller-manager and scheduler with one simulated node, for this test session."""
+    yield from _running_cluster(timeout=300)
 
 
 @pytest.fixture(scope="session")
 def real_cluster():
     """The same control plane with a real node: containerd, kubelet, kube-proxy, CoreDNS, our images."""
-    up = cluster_cli("up", "--real", timeout=900)
-    if up.returncode != 0:
-        cluster_cli("down", "--real")
-        pytest.fail(f"tools/cluster up --real failed:\n{up.stderr[-4000:]}")
-    kubeconfig = Path(up.stdout.strip().splitlines()[-1])
-    context = f"kwok-{TEST_CLUSTER}-real"
+    yield from _running_cluster("--real", timeout=900)
+
+
+def deployed_stack(cluster: Cluster, workdir: Path, stack_name: str):
+    """A throwaway stack of the program pointed at `cluster`, up for the caller's scope, destroyed after."""
+    stack = Stack(
+        workdir,
+        stack_name,
+        extra_env={"KUBECONFIG": str(cluster.kubeconfig)},
+        **{"kubernetes:context": cluster.context},
+    )
+    stack.up()
     try:
-        yield Cluster(kubeconfig, context, Kube(kubeconfig, context))
+        yield stack
     finally:
-        down = cluster_cli("down", "--real")
-        assert down.returncode == 0, down.stderr
+        stack.cli("destroy", "--yes", "--skip-preview", check=False)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import deployed_stack
 from tests.support.kube import Kube
 from tests.support.net import wait_until
 from tools.engine import Stack, changed
@@ -35,15 +36,7 @@ OURS = "app.kubernetes.io/part-of=python-shop"
 @pytest.fixture(scope="module")
 def dev_stack(kwok_cluster, tmp_path_factory):
     """The dev stack, pointed at the test cluster, deployed once for the module."""
-    stack = Stack(
-        tmp_path_factory.mktemp("cluster-dev"),
-        "dev",
-        extra_env={"KUBECONFIG": str(kwok_cluster.kubeconfig)},
-        **{"kubernetes:context": kwok_cluster.context},
-    )
-    stack.up()
-    yield stack
-    stack.cli("destroy", "--yes", "--skip-preview", check=False)
+    yield from deployed_stack(kwok_cluster, tmp_path_factory.mktemp("cluster-dev"), "dev")
 
 
 def backend_uri(kube: Kube, namespace: str) -> str:

@@ -16,10 +16,11 @@ import time
 import pytest
 import requests
 
+from tests.e2e.conftest import deployed_stack
 from tests.support.kube import Kube
 from tests.support.load import Load
 from tests.support.net import wait_until
-from tools.engine import ROOT, Stack
+from tools.engine import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 import realcluster  # noqa: E402
@@ -33,15 +34,7 @@ ITEMS = ["Apple", "Banana", "Orange", "Potato", "Onion"]
 
 @pytest.fixture(scope="module")
 def shop_stack(real_cluster, tmp_path_factory):
-    stack = Stack(
-        tmp_path_factory.mktemp("pods"),
-        "pods",
-        extra_env={"KUBECONFIG": str(real_cluster.kubeconfig)},
-        **{"kubernetes:context": real_cluster.context},
-    )
-    stack.up()
-    yield stack
-    stack.cli("destroy", "--yes", "--skip-preview", check=False)
+    yield from deployed_stack(real_cluster, tmp_path_factory.mktemp("pods"), "pods")
 
 
 def page_url(kube: Kube) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -28,6 +29,14 @@ class Answer:
     @classmethod
     def json(cls, payload, status: int = 200) -> "Answer":
         return cls(status=status, body=json.dumps(payload).encode())
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that drops its connection (the frontend refusing an oversized
+        # answer) is part of the tests, not an error to print.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 class StubBackend:
@@ -83,7 +92,7 @@ class StubBackend:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.uri = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
