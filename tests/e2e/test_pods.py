@@ -16,7 +16,7 @@ import time
 import pytest
 import requests
 
-from tests.e2e.conftest import deployed_stack
+from tests.e2e.conftest import TEST_CLUSTER, cluster_cli, deployed_stack
 from tests.support.kube import Kube
 from tests.support.load import Load
 from tests.support.net import wait_until
@@ -128,8 +128,6 @@ def test_a_new_backend_tag_rolls_out_under_load_with_no_failed_request(real_clus
 
 
 def test_destroy_and_down_leave_nothing_on_the_host(real_cluster, shop_stack):
-    from tests.e2e.conftest import TEST_CLUSTER, cluster_cli
-
     shop_stack.destroy()
     down = cluster_cli("down", "--real")
     assert down.returncode == 0, down.stderr
