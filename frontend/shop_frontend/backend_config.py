@@ -1,9 +1,14 @@
 """Where the backend is: the original `getBackendURI()` contract.
 
 If the config file exists it is loaded as a Flask pyfile and its BACKEND_URI is
-used, else http://localhost:8082. The file is read on every request, so an
+used, else http://localhost:8082. The file is looked at on every request, so an
 updated ConfigMap takes effect on the next request without a restart. A file
 that exists but is broken is an error, never a silent fallback to localhost.
+
+Looking is a stat; compiling the file as Python happens only when its identity
+(device, inode, size, mtime) changed since the last load. The kubelet updates a
+ConfigMap volume by swapping a symlink to a new file (a new inode), and editors
+write a new mtime, so every real change is seen.
 """
 
 from __future__ import annotations
@@ -24,9 +29,31 @@ def getBackendURI() -> str:  # noqa: N802 - the name the original code and docs 
     return load_backend_uri(current_app.config["SHOP_CONFIG_PATH"])
 
 
+# path -> (the file's identity, what loading it gave: a URI or the ConfigError it raised).
+_loaded: dict[str, tuple[tuple[int, int, int, int], str | ConfigError]] = {}
+
+
 def load_backend_uri(path: str) -> str:
-    if not os.path.exists(path):
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
         return DEFAULT_BACKEND_URI
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
+    identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    cached = _loaded.get(path)
+    if cached is None or cached[0] != identity:
+        try:
+            result: str | ConfigError = _load(path)
+        except ConfigError as exc:
+            result = exc
+        cached = _loaded[path] = (identity, result)
+    if isinstance(cached[1], ConfigError):
+        raise ConfigError(str(cached[1]))
+    return cached[1]
+
+
+def _load(path: str) -> str:
     # A fresh Config each time: a key removed from the file must not linger.
     config = Config(os.path.dirname(path) or ".")
     try:

@@ -47,7 +47,12 @@ def _is_integer(value: object) -> bool:
 
 
 def _is_number(value: object) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)  # NaN and Infinity are JSON to Python's parser
+    except OverflowError:  # an integer past a float's range (about 1.8e308)
+        return False
 
 
 def _json_type(value: object) -> str:

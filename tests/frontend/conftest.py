@@ -26,7 +26,9 @@ def write_config(config_path):
 
     def write(text: str):
         config_path.parent.mkdir(exist_ok=True)
-        config_path.write_text(text)
+        fresh = config_path.with_suffix(".new")
+        fresh.write_text(text)
+        fresh.replace(config_path)  # a new file, atomically: as the kubelet swaps it in
         return config_path
 
     return write

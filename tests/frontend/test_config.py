@@ -1,7 +1,8 @@
 """getBackendURI(): the config file contract, good files and bad ones."""
 
 import pytest
-from shop_frontend import settings
+from flask import Config
+from shop_frontend import create_app, settings
 from shop_frontend.backend_config import DEFAULT_BACKEND_URI, ConfigError, load_backend_uri
 
 from tests.support.stub_backend import Answer, StubBackend
@@ -32,6 +33,62 @@ def test_a_changed_file_takes_effect_on_the_next_request(client, answer, write_c
         write_config(f'BACKEND_URI = "{second.uri}"')
         html = client.get("/").get_data(as_text=True)
     assert "Quince" in html and "Apple" not in html
+
+
+def kubelet_volume(directory, text: str, generation: str):
+    """Lay out config.cfg as the kubelet does: config.cfg -> ..data/config.cfg, ..data -> ..<generation>;
+    an update writes a new generation and swaps the ..data symlink atomically."""
+    (directory / generation).mkdir(parents=True)
+    (directory / generation / "config.cfg").write_text(text)
+    swap = directory / "..data_tmp"
+    swap.symlink_to(generation)
+    swap.replace(directory / "..data")
+    if not (directory / "config.cfg").is_symlink():
+        (directory / "config.cfg").symlink_to("..data/config.cfg")
+    return directory / "config.cfg"
+
+
+def test_a_swapped_symlink_takes_effect_on_the_next_request(tmp_path, stub_backend):
+    path = kubelet_volume(tmp_path / "config", f'BACKEND_URI = "{stub_backend.uri}"\n', "..2026_11_27_01")
+    stub_backend.answer = Answer.json([ITEM])
+    client = create_app({"SHOP_CONFIG_PATH": str(path)}).test_client()
+    assert "Apple" in client.get("/").get_data(as_text=True)
+    with StubBackend() as second:
+        second.answer = Answer.json([{**ITEM, "name": "Quince"}])
+        kubelet_volume(tmp_path / "config", f'BACKEND_URI = "{second.uri}"\n', "..2026_11_27_02")
+        html = client.get("/").get_data(as_text=True)
+    assert "Quince" in html and "Apple" not in html
+
+
+def test_a_file_removed_after_use_falls_back_on_the_next_request(client, answer, config_path, frontend_log):
+    answer(Answer.json([ITEM]))
+    assert client.get("/").status_code == 200
+    config_path.unlink()
+    client.get("/")
+    assert "http://localhost:8082" in frontend_log()[-1]
+
+
+def test_a_file_broken_after_a_good_one_is_an_error_on_the_next_request(client, answer, write_config):
+    answer(Answer.json([ITEM]))
+    assert client.get("/").status_code == 200
+    write_config('BACKEND_URI = "http://x:8080')
+    response = client.get("/")
+    assert response.status_code == 500
+    assert "syntax error on line 1" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 500  # and stays one while the file is broken
+
+
+def test_an_unchanged_file_is_compiled_once(client, answer, write_config, stub_backend, monkeypatch):
+    compiled = []
+    original = Config.from_pyfile
+    monkeypatch.setattr(Config, "from_pyfile", lambda self, path, **kw: compiled.append(path) or original(self, path, **kw))
+    answer(Answer.json([ITEM]))
+    for _ in range(3):
+        assert client.get("/").status_code == 200
+    assert len(compiled) == 1
+    write_config(f'BACKEND_URI = "{stub_backend.uri}"  # changed\n')
+    assert client.get("/").status_code == 200
+    assert len(compiled) == 2
 
 
 def test_a_key_removed_from_the_file_does_not_linger(client, answer, write_config):

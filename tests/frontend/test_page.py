@@ -3,7 +3,6 @@
 import re
 
 from shop_backend.inventory import ITEMS
-from shop_frontend.security import HEADERS
 
 from tests.support.stub_backend import Answer
 
@@ -62,20 +61,48 @@ def test_the_stylesheet_is_served(client):
     assert response.mimetype == "text/css"
 
 
-def test_security_headers_on_every_response(client, answer, write_config):
+# Written out, not read from the implementation: deleting a header there must fail here.
+EXPECTED_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def test_security_headers_on_every_response(app, client, answer, write_config, monkeypatch):
     answer(Answer.json(list(ITEMS)))
     responses = {"page": client.get("/"), "health": client.get("/healthz"), "404": client.get("/missing")}
     answer(Answer(status=500))
     responses["backend error page"] = client.get("/")
     write_config("BACKEND_URI = (")
     responses["config error page"] = client.get("/")
+    write_config('BACKEND_URI = "http://127.0.0.1:9"')
+    monkeypatch.setattr(app.extensions["backend_client"], "fetch_items", lambda uri: 1 / 0)
+    responses["unexpected error page"] = client.get("/")
     for what, response in responses.items():
-        for name, value in HEADERS.items():
+        for name, value in EXPECTED_HEADERS.items():
             assert response.headers.get(name) == value, f"{name} on the {what} response"
 
 
-def test_csp_allows_only_the_pages_own_resources():
-    policy = dict(part.strip().split(" ", 1) for part in HEADERS["Content-Security-Policy"].split(";"))
+def test_an_unexpected_error_is_the_generic_500_page_with_one_log_line(app, client, frontend_log, monkeypatch):
+    def broken(uri):
+        raise KeyError("price")
+
+    monkeypatch.setattr(app.extensions["backend_client"], "fetch_items", broken)
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong" in html
+    assert "The shop hit an unexpected error; it has been logged." in html
+    assert "Traceback" not in html and "KeyError" not in html  # the details go to the log, not the page
+    assert frontend_log() == ["unexpected KeyError on /: 'price'"]
+
+
+def test_csp_allows_only_the_pages_own_resources(client):
+    header = client.get("/healthz").headers["Content-Security-Policy"]
+    policy = dict(part.strip().split(" ", 1) for part in header.split(";"))
     assert policy["default-src"] == "'none'"
     assert policy["style-src"] == "'self'"
     assert policy["frame-ancestors"] == "'none'"

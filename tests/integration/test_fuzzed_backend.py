@@ -16,7 +16,11 @@ from tools.procfile import WebProcess
 
 MAX_RESPONSE_BYTES = 1_048_576  # the frontend's documented default limit
 
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
+# The numbers Python's JSON parser accepts that a float cannot hold: integers past its
+# range, and the NaN / Infinity literals (json.dumps writes them for nan and inf).
+huge_integers = st.integers(min_value=2**1024, max_value=2**3000) | st.integers(min_value=-(2**3000), max_value=-(2**1024))
+non_finite = st.sampled_from([float("nan"), float("inf"), float("-inf")])
+json_scalars = st.none() | st.booleans() | st.integers() | huge_integers | st.floats() | st.text(max_size=30)
 json_values = st.recursive(
     json_scalars,
     lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=8), inner, max_size=6),
@@ -25,7 +29,12 @@ json_values = st.recursive(
 names = st.text(max_size=40) | st.sampled_from(["<script>alert(1)</script>", "Tom & Jerry", '"quoted"', "<b>x</b>"])
 good_items = st.lists(
     st.fixed_dictionaries(
-        {"id": st.integers(), "name": names, "price": st.floats(allow_nan=False, allow_infinity=False) | st.integers(), "count": st.integers()}
+        {
+            "id": st.integers() | huge_integers,
+            "name": names,
+            "price": st.floats(allow_nan=False, allow_infinity=False) | st.integers() | huge_integers | non_finite,
+            "count": st.integers() | huge_integers,
+        }
     ),
     max_size=30,
 )
@@ -45,7 +54,9 @@ bodies = st.one_of(
     json_values.map(encoded),
     st.binary(max_size=4096),  # arbitrary bytes, mostly not UTF-8, not JSON
     st.integers(1, 400_000).map(lambda depth: b"[" * depth + b"]" * depth),  # deep nesting
-    st.integers(0, 200_000).map(lambda n: encoded([0] * n)),  # huge arrays, some past the limit
+    st.integers(0, 400_000).map(lambda n: encoded([0] * n)),  # huge arrays: 3 bytes an item, to 1.2 MB
+    # Valid JSON of exactly n bytes around the size limit: one byte either side of it.
+    st.integers(MAX_RESPONSE_BYTES - 2, MAX_RESPONSE_BYTES + 2).map(lambda n: b"[" + b" " * (n - 2) + b"]"),
     good_items.map(lambda items: encoded(items)[:-1] + b"\xff\xfe]"),  # non-UTF-8 tail
 )
 
@@ -73,15 +84,16 @@ def test_any_backend_answer_gets_a_clean_page(fuzz_target, body):
     response = requests.get(frontend.url, timeout=15)
     assert "Traceback" not in response.text
     assert "<title>Python Shop" in response.text
-    if response.status_code == 200:
+    if len(body) > MAX_RESPONSE_BYTES:
+        assert response.status_code == 502
+        assert f"larger than the {MAX_RESPONSE_BYTES}-byte limit" in response.text
+    elif response.status_code == 200:
         for item in json.loads(body):
             assert f"<td>{escape(item['name'])}</td>" in response.text
         assert "<script>" not in response.text
     else:
         assert response.status_code == 502, response.text
         assert "The inventory service gave a bad answer" in response.text
-        if len(body) > MAX_RESPONSE_BYTES:
-            assert f"larger than the {MAX_RESPONSE_BYTES}-byte limit" in response.text
 
 
 def test_a_huge_answer_is_cut_off_not_read_into_memory(fuzz_target):
