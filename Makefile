@@ -1,54 +1,66 @@
 # The one way to do each thing. `make help` lists the verbs.
+# The shop's verbs use your own pulumi, kubectl and cluster when you have them
+# (tools/engine.py); the sandbox (toolchain, embedded cluster) is built only when needed.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# The hermetic tier: no toolchain, no root, no cluster, no browser.
+UNIT := not engine and not cluster and not pods and not browser
 
-.PHONY: help setup toolchain dev up preview destroy down cluster-up cluster-down test bench
+.PHONY: help setup dev up preview down unit test bench toolchain cluster-up cluster-down
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
-setup: $(VENV)/.installed ## install everything: Python packages, Debian packages
-	@tools/system-packages
+setup: $(VENV)/.installed ## the Python packages, pinned, in .venv (nothing else is installed)
 
-$(VENV)/.installed: requirements-dev.txt backend/requirements.txt frontend/requirements.txt
-	python3 -m venv $(VENV)
+$(VENV)/.installed: requirements.txt requirements-dev.txt backend/requirements.txt frontend/requirements.txt policy/requirements.txt
+	@python3 -m venv $(VENV) >/dev/null 2>&1 || { rm -rf $(VENV); \
+	  echo "make setup: python3 cannot create a virtualenv: install python3-venv (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
 	$(PYTHON) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	@touch $@
 
-toolchain: ## build (or find) pulumi, the kubernetes provider, the control plane and the node into the cache
-	tools/toolchain install pulumi kube node
-
-dev: $(VENV)/.installed ## run the shop locally: frontend http://127.0.0.1:8080, backend :8082
+dev: setup ## run the shop locally: frontend http://127.0.0.1:8080, backend :8082
 	$(PYTHON) tools/dev
 
-up: setup toolchain ## deploy the dev stack (minikube), or to the embedded cluster (real pods) when minikube is not there
+up: setup ## deploy: to your kube context (minikube), or without one to the embedded cluster
 	$(PYTHON) tools/deploy up
 
-preview: setup toolchain ## pulumi preview --diff, with the guardrails
+preview: setup ## pulumi preview --diff of what `make up` deployed, with the guardrails
 	$(PYTHON) tools/deploy preview
 
-destroy: setup toolchain ## remove what `make up` deployed
-	$(PYTHON) tools/deploy destroy
-
-down: setup ## remove what `make up` deployed and stop the embedded clusters
+down: setup ## remove what `make up` deployed, wherever it went (and the embedded cluster it started)
 	$(PYTHON) tools/deploy down
 
-cluster-up: setup toolchain ## start the embedded cluster: REAL=1 for a real node running containers
-	tools/cluster up $(if $(REAL),--real)
+unit: setup ## the hermetic tests: apps, Pulumi mocks, policy rules, tool logic
+	$(PYTHON) -m pytest -m "$(UNIT)" $(PYTEST_ARGS)
 
-cluster-down: ## stop the embedded cluster and remove its state (REAL=1: the real one)
-	tools/cluster down $(if $(REAL),--real)
-
-test: setup toolchain ## set up (packages, toolchain), then run every test
+test: setup ## every test: first installs what they need (Debian packages, the sandbox toolchain)
+	$(PYTHON) -m tools.system_packages browser node
+	tools/toolchain install pulumi kube node
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 # Deploys first: for minutes after the full load run, every pulumi run here took ~5 s
 # longer (no process or socket was left behind; the cause was not found).
-bench: setup toolchain ## load (backend alone, ours, the original) and deploy (kubectl vs pulumi) benchmarks, figures in artifacts/bench/
+bench: setup ## load (backend alone, ours, the original) and deploy (kubectl vs pulumi) benchmarks, figures in artifacts/bench/
+	$(PYTHON) -m tools.system_packages bench node
+	tools/toolchain install pulumi kube node
 	$(PYTHON) benchmarks/deploy.py
 	$(PYTHON) benchmarks/deploy.py --real
 	$(PYTHON) benchmarks/load.py
+
+# --- the sandbox: for machines without their own pulumi or cluster (docs in README) ---
+
+toolchain: ## sandbox: build (or find) pulumi, the kubernetes provider, the control plane and the node into the cache
+	tools/toolchain install pulumi kube node
+
+cluster-up: setup ## sandbox: start the embedded cluster (REAL=1: with a real node running containers)
+	$(if $(REAL),$(PYTHON) -m tools.system_packages node)
+	tools/toolchain install kube $(if $(REAL),node)
+	tools/cluster up $(if $(REAL),--real)
+
+cluster-down: ## sandbox: stop the embedded cluster and remove its state (REAL=1: the real one)
+	tools/cluster down $(if $(REAL),--real)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tools.engine import ROOT, Stack, changed, toolchain_bin  # noqa: E402
+from tools.engine import ROOT, Stack, bin_dir, changed  # noqa: E402
 
 CLUSTER = "python-shop-bench"
 ORIGINAL = ROOT / "tests" / "e2e" / "fixtures" / "original-deploy.yaml"
@@ -52,7 +52,7 @@ def timed(fn) -> float:
 
 class Kubectl:
     def __init__(self, kubeconfig: str, context: str):
-        self.base = [str(toolchain_bin() / "kubectl"), "--kubeconfig", kubeconfig, "--context", context]
+        self.base = [str(bin_dir() / "kubectl"), "--kubeconfig", kubeconfig, "--context", context]
 
     def __call__(self, *args: str, ok_codes: tuple[int, ...] = (0, 1)) -> str:
         # kubectl diff exits 1 when it finds differences, 0 when there are none.

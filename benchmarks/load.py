@@ -202,7 +202,7 @@ def main() -> int:
     parser.add_argument("--memory-duration", type=float, default=60.0, help="0 skips the memory run")
     args = parser.parse_args()
     if not shutil.which("wrk"):
-        print("benchmarks/load.py: wrk is missing; `make setup` installs it (apt-get install -y wrk)", file=sys.stderr)
+        print("benchmarks/load.py: wrk is missing; `make bench` installs it (python3 -m tools.system_packages bench)", file=sys.stderr)
         return 1
     levels = [int(c) for c in args.connections.split(",")]
     OUT.mkdir(parents=True, exist_ok=True)

@@ -1,14 +1,26 @@
-"""Run the real Pulumi CLI offline: our toolchain first on PATH, a local state backend,
-no update checks and no plugin downloads. Used by tools/deploy (make up/preview/destroy)
-and by the engine, cluster and pods tests.
+"""Which `pulumi` and `kubectl` run, and with what environment: the one seam between
+a user's own tools and the sandbox's.
+
+- A `pulumi` on PATH (outside the sandbox's cache), at least PULUMI_FLOOR, is used as
+  installed: its own language host, its plugin cache, plugin acquisition on, so the
+  kubernetes provider is the released one the pinned SDK asks for.
+- Only when there is no `pulumi` on PATH: the sandbox's source-built CLI
+  (`tools/toolchain install pulumi`, the one step that needs Go), run offline.
+- `kubectl` likewise: the one on PATH, else the sandbox's (`tools/toolchain install kube`).
+
+Used by tools/deploy (make up/preview/down), the engine, cluster and pods tests, and
+the benchmarks.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,60 +28,142 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import yaml  # noqa: E402
 
-from toolchain_recipes.common import bin_dir  # noqa: E402
+from toolchain_recipes.common import bin_dir, toolchain_root  # noqa: E402
 
-# The local dev stacks hold no secrets; the passphrase only satisfies the local
-# backend's encryption. Set PULUMI_CONFIG_PASSPHRASE(_FILE) to use your own.
+# The oldest CLI this project runs: the release of its pinned Python SDK (pulumi==3.259.0).
+# The SDK and the engine speak gRPC to each other, and an SDK may ask for engine features
+# that older CLIs lack; Pulumi's own advice is a CLI at least as new as the SDKs it runs.
+PULUMI_FLOOR = (3, 259, 0)
+
+# These stacks hold no secrets: on a backend that encrypts with a passphrase (the local
+# one), this is it, unless PULUMI_CONFIG_PASSPHRASE(_FILE) says otherwise. The README's
+# walkthrough exports the same value, so `make` and plain `pulumi` open the same stacks.
 DEFAULT_PASSPHRASE = "python-shop-local"
 
+# Only for the sandbox's own build: offline, and the provider it can build (4.25.0-alpha,
+# tools/toolchain_recipes/pulumi.py) predates the `enablePatchForce` provider option the
+# program sets; this variable is that provider's own spelling of the same switch.
+SANDBOX_ENV = {
+    "PULUMI_SKIP_UPDATE_CHECK": "true",
+    "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+    "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
+    "PULUMI_K8S_ENABLE_PATCH_FORCE": "true",
+}
 
-def toolchain_bin() -> Path:
-    return bin_dir()
+
+class ToolsError(RuntimeError):
+    """The tools cannot run as they are; the message says what to do."""
 
 
-def engine_env(state_dir: Path | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(toolchain_bin()), str(ROOT / ".venv" / "bin"), env.get("PATH", "")])
-    if state_dir is not None:
-        env["PULUMI_BACKEND_URL"] = f"file://{state_dir}"
-    else:
-        env.setdefault("PULUMI_BACKEND_URL", "file://~")  # what `pulumi login --local` uses
-    if "PULUMI_CONFIG_PASSPHRASE_FILE" not in env:
-        env.setdefault("PULUMI_CONFIG_PASSPHRASE", DEFAULT_PASSPHRASE)
-    env.update(
-        {
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
-            # Plugins come from our toolchain on PATH, never from the network.
-            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
-            # The provider we can build (tools/toolchain_recipes/pulumi.py) predates the
-            # `enablePatchForce` provider option the program sets; this variable is
-            # the older spelling of the same switch, read by that provider itself.
-            "PULUMI_K8S_ENABLE_PATCH_FORCE": "true",
-        }
-    )
-    env.update(extra or {})
-    return env
+@dataclass(frozen=True)
+class Tools:
+    pulumi: Path
+    sandbox: bool  # True: the sandbox's source-built CLI, run offline
+
+    def env(self, state_dir: Path | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """The environment every `pulumi` command runs in; `state_dir`: a throwaway file:// backend."""
+        env = dict(os.environ)
+        if self.sandbox:
+            env["PATH"] = os.pathsep.join([str(bin_dir()), str(ROOT / ".venv" / "bin"), env.get("PATH", "")])
+            env.update(SANDBOX_ENV)
+        if state_dir is not None:
+            env["PULUMI_BACKEND_URL"] = f"file://{state_dir}"
+        if "PULUMI_CONFIG_PASSPHRASE_FILE" not in env:
+            env.setdefault("PULUMI_CONFIG_PASSPHRASE", DEFAULT_PASSPHRASE)
+        env.update(extra or {})
+        return env
+
+
+def _outside_sandbox(name: str) -> Path | None:
+    """`name` as PATH finds it, skipping the sandbox's own bin directory."""
+    sandbox = toolchain_root().resolve()
+    dirs = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d]
+    for directory in dirs:
+        found = shutil.which(name, path=directory)
+        if found and sandbox not in Path(found).resolve().parents:
+            return Path(found)
+    return None
+
+
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    match = re.search(r"(\d+)\.(\d+)\.(\d+)", text)
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def install_sandbox(*groups: str) -> None:
+    """Build (or find in the cache) the sandbox's tools: the only place Go is needed."""
+    proc = subprocess.run([str(ROOT / "tools" / "toolchain"), "install", *groups], stdout=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise ToolsError(f"`tools/toolchain install {' '.join(groups)}` failed (see above)")
+
+
+def find_tools(install: bool = True) -> Tools:
+    """The user's `pulumi` when PATH has one, else the sandbox's (built first when `install`)."""
+    user = _outside_sandbox("pulumi")
+    if user is not None:
+        try:
+            out = subprocess.run([str(user), "version"], capture_output=True, text=True, timeout=60,
+                                 stdin=subprocess.DEVNULL).stdout.strip()
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise ToolsError(f"{user} does not run (`pulumi version`: {exc})") from None
+        version = parse_version(out)
+        floor = "v" + ".".join(map(str, PULUMI_FLOOR))
+        if version is None or version < PULUMI_FLOOR:
+            raise ToolsError(
+                f"{user} is pulumi {out or '(no version)'}; this project needs {floor} or newer (its Pulumi SDK "
+                f"is pulumi=={floor[1:]}): upgrade it (https://www.pulumi.com/docs/install/), or take it off PATH "
+                "to use the sandbox's build"
+            )
+        return Tools(user, sandbox=False)
+    if install:
+        install_sandbox("pulumi")
+    return Tools(bin_dir() / "pulumi", sandbox=True)
+
+
+def find_kubectl(install: bool = True) -> Path:
+    """The user's `kubectl` when PATH has one, else the sandbox's."""
+    user = _outside_sandbox("kubectl")
+    if user is not None:
+        return user
+    if install:
+        install_sandbox("kube")
+    return bin_dir() / "kubectl"
+
+
+def logged_in(env: dict[str, str]) -> bool:
+    """Is the CLI logged in to some backend? (PULUMI_BACKEND_URL, an access token, or a stored login.)
+
+    Read from the CLI's credentials file rather than `pulumi whoami`, which needs the network
+    for a cloud backend: an offline laptop must not be mistaken for one logged in nowhere."""
+    if env.get("PULUMI_BACKEND_URL") or env.get("PULUMI_ACCESS_TOKEN"):
+        return True
+    home = Path(env.get("PULUMI_HOME") or Path(env.get("HOME", str(Path.home()))) / ".pulumi")
+    try:
+        return bool(json.loads((home / "credentials.json").read_text()).get("current"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def pulumi(
     *args: str,
     env: dict[str, str],
+    tools: Tools,
     cwd: Path = ROOT,
     check: bool = True,
     timeout: float = 900,
 ) -> subprocess.CompletedProcess:
     """`pulumi <args> --non-interactive`, output captured; raise with its output on failure."""
-    argv = [str(toolchain_bin() / "pulumi"), *args, "--non-interactive"]
-    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    argv = [str(tools.pulumi), *args, "--non-interactive"]
+    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
     if check and proc.returncode != 0:
         raise RuntimeError(f"pulumi {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
 
 
-def preview_steps(*args: str, env: dict[str, str], cwd: Path = ROOT) -> list[dict]:
+def preview_steps(*args: str, env: dict[str, str], tools: Tools, cwd: Path = ROOT) -> list[dict]:
     """The engine's planned steps (`pulumi preview --json`): op, urn, type, diffs."""
-    proc = pulumi("preview", "--json", *args, env=env, cwd=cwd)
+    proc = pulumi("preview", "--json", *args, env=env, tools=tools, cwd=cwd)
     return json.loads(proc.stdout).get("steps", [])
 
 
@@ -77,31 +171,26 @@ def preview_steps(*args: str, env: dict[str, str], cwd: Path = ROOT) -> list[dic
 # State in a temporary file:// backend, config in a temporary file (`--config-file`):
 # nothing touches the user's stacks or the repo.
 
-ENGINE_TOOLS = ("pulumi", "pulumi-language-python", "pulumi-resource-kubernetes")
-
-
-def require_engine() -> None:
-    for tool in ENGINE_TOOLS:
-        if not (toolchain_bin() / tool).exists():
-            raise RuntimeError(f"{tool} is missing from {toolchain_bin()}: run `tools/toolchain install pulumi`")
-
 
 class Stack:
     """One stack, its config starting from Pulumi.<base>.yaml with `changes` applied."""
 
     def __init__(self, tmp: Path, name: str, base: str = "dev", extra_env: dict[str, str] | None = None, **changes):
-        require_engine()
+        # Built beforehand (`make test`, `make bench`): a test never waits on a build.
+        self.tools = find_tools(install=False)
+        if not self.tools.pulumi.exists():
+            raise RuntimeError(f"{self.tools.pulumi} is missing: run `tools/toolchain install pulumi`")
         self.name = name
         self.state = tmp / "state"
         self.state.mkdir(parents=True)
         self.config_file = tmp / f"Pulumi.{name}.yaml"
         # TMPDIR: the provider leaves a copy of the kubeconfig in the temp dir; keep it in ours.
-        self.env = engine_env(self.state, {"TMPDIR": str(tmp), **(extra_env or {})})
+        self.env = self.tools.env(self.state, {"TMPDIR": str(tmp), **(extra_env or {})})
         self.config: dict = yaml.safe_load((ROOT / f"Pulumi.{base}.yaml").read_text())["config"]
         # `stack init` writes the stack's encryption salt to Pulumi.<name>.yaml in its
         # working directory: run it beside our config file, in a project of the same name.
         (tmp / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-        pulumi("stack", "init", name, env=self.env, cwd=tmp)
+        pulumi("stack", "init", name, env=self.env, tools=self.tools, cwd=tmp)
         written = yaml.safe_load(self.config_file.read_text()) if self.config_file.exists() else None
         self.salt = (written or {}).get("encryptionsalt")
         self.write_config(**changes)
@@ -117,14 +206,15 @@ class Stack:
         document = {"config": self.config, **({"encryptionsalt": self.salt} if self.salt else {})}
         self.config_file.write_text(yaml.safe_dump(document))
 
-    def cli(self, *args: str, check: bool = True, timeout: float = 900):
+    def cli(self, *args: str, check: bool = True, timeout: float = 900, cwd: Path = ROOT):
         return pulumi(
             *args, "--stack", self.name, "--config-file", str(self.config_file),
-            env=self.env, check=check, timeout=timeout,
+            env=self.env, tools=self.tools, cwd=cwd, check=check, timeout=timeout,
         )
 
     def steps(self, *args: str) -> list[dict]:
-        return preview_steps("--stack", self.name, "--config-file", str(self.config_file), *args, env=self.env)
+        return preview_steps("--stack", self.name, "--config-file", str(self.config_file), *args,
+                             env=self.env, tools=self.tools)
 
     def up(self, *args: str):
         return self.cli("up", "--yes", "--skip-preview", *args)
@@ -134,7 +224,7 @@ class Stack:
 
     def outputs(self) -> dict:
         # `stack output` reads state only: it takes no --config-file.
-        proc = pulumi("stack", "output", "--json", "--stack", self.name, env=self.env)
+        proc = pulumi("stack", "output", "--json", "--stack", self.name, env=self.env, tools=self.tools)
         return json.loads(proc.stdout)
 
 

@@ -47,9 +47,9 @@ GATEWAY = "10.244.0.1"  # the bridge's address: pods' gateway and their DNS serv
 BRIDGE = "pshop0"
 SANDBOX_IMAGE = "registry.k8s.io/pause:3.10.2"
 NEEDED = ("kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "ctr", "coredns", "pause")
-DEBIAN = {"runc": "/usr/sbin/runc", "bridge CNI plugin": "/usr/lib/cni/bridge", "iptables": "/usr/sbin/iptables",
-          "conntrack": "/usr/sbin/conntrack"}
-DEBIAN_PACKAGES = ("runc", "containernetworking-plugins", "iptables", "conntrack", "docker.io", "debootstrap")
+# From the host, whoever installed them (python3 -m tools.system_packages node adds what is missing).
+HOST_TOOLS = ("runc", "iptables", "conntrack")
+CNI_BRIDGE = Path("/usr/lib/cni/bridge")
 
 
 class NodeError(RuntimeError):
@@ -72,13 +72,19 @@ def socket_path() -> Path:
     return node_dir() / "containerd" / "state" / "containerd.sock"
 
 
+def host_tool(name: str) -> str | None:
+    """A tool from the host (Debian's or, say, containerd.io's runc), sbin directories included."""
+    return shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"]))
+
+
 def check_prerequisites() -> None:
     missing = [n for n in NEEDED if not Path(tool(n)).exists()]
     if missing:
         raise NodeError(f"missing {', '.join(missing)}: run `tools/toolchain install node` first")
-    absent = [what for what, path in DEBIAN.items() if not Path(path).exists()]
+    absent = [name for name in HOST_TOOLS if host_tool(name) is None]
+    absent += [] if CNI_BRIDGE.exists() else ["the bridge CNI plugin"]
     if absent:
-        raise NodeError(f"missing {', '.join(absent)}: run `tools/system-packages {' '.join(DEBIAN_PACKAGES)}`")
+        raise NodeError(f"missing {', '.join(absent)}: run `python3 -m tools.system_packages node`")
     if os.geteuid() != 0:
         raise NodeError("a real node needs root (containers, mounts, iptables)")
 
@@ -114,7 +120,7 @@ state = "{d / 'containerd' / 'state'}"
   runtime_type = "io.containerd.runc.v2"
 
 [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
-  BinaryName = "{DEBIAN['runc']}"
+  BinaryName = "{host_tool('runc')}"
   SystemdCgroup = false
 
 [plugins."io.containerd.cri.v1.runtime".cni]

@@ -29,7 +29,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
-        pytest.fail("Debian's Chromium is missing: `make setup` installs it (apt-get install -y chromium)")
+        pytest.fail("Debian's Chromium is missing: `make test` installs it (python3 -m tools.system_packages browser)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser

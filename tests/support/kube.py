@@ -1,4 +1,4 @@
-"""kubectl against one cluster (our toolchain's kubectl, an explicit kubeconfig and context)."""
+"""kubectl against one of the sandbox's clusters (its own kubectl, an explicit kubeconfig and context)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tools.engine import toolchain_bin
+from tools.engine import bin_dir
 
 
 class Kube:
@@ -15,7 +15,7 @@ class Kube:
         self.context = context
 
     def argv(self, *args: str) -> list[str]:
-        return [str(toolchain_bin() / "kubectl"), "--kubeconfig", str(self.kubeconfig), "--context", self.context, *args]
+        return [str(bin_dir() / "kubectl"), "--kubeconfig", str(self.kubeconfig), "--context", self.context, *args]
 
     def run(self, *args: str, check: bool = True, timeout: float = 60, stdin: str | None = None):
         proc = subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=timeout, input=stdin)

@@ -1,9 +1,10 @@
-"""`make up` / `make preview`: which stack and which cluster tools/deploy picks.
+"""`make up` / `make preview` / `make down`: which stack and which cluster tools/deploy picks.
 
-The choice is what users meet first: their minikube when it answers, else the
-embedded cluster with a real node, else simulated pods, always said out loud.
-The cluster and the reachability probe are stubbed here; the e2e tests and the
-README's `make up` run exercise the real ones.
+The choice is what users meet first: their minikube when it answers; minikube
+installed but stopped, a clear error and nothing started; no minikube and no
+usable context, the embedded cluster (announced first) with a real node, else
+simulated pods. The clusters, the sandbox build and the reachability probe are
+stubbed here; tests/e2e/test_user_machine.py runs the real ones.
 """
 
 from __future__ import annotations
@@ -47,32 +48,73 @@ class FakeClusters:
             return subprocess.CompletedProcess(args, 0 if which in self.running else 1, stdout="")
         if args[0] == "kubeconfig":
             return subprocess.CompletedProcess(args, 0, stdout=f"{kubeconfig}\n")
+        if args[0] == "down":
+            self.running.discard(which)
+            return subprocess.CompletedProcess(args, 0, stdout="")
         raise AssertionError(f"unexpected tools/cluster {args}")
 
 
-def use(deploy, monkeypatch, clusters: FakeClusters, minikube_answers: bool) -> FakeClusters:
+def use(deploy, monkeypatch, clusters: FakeClusters, minikube_answers: bool, minikube_installed: bool = False,
+        contexts: tuple[str, ...] = (), real_node_blocker: str | None = None) -> FakeClusters:
     monkeypatch.setattr(deploy, "cluster", clusters)
     monkeypatch.setattr(deploy, "reachable", lambda context, kubeconfig=None: minikube_answers and context == "minikube")
+    monkeypatch.setattr(deploy, "context_exists", lambda context: context in contexts)
+    monkeypatch.setattr(deploy, "minikube_installed", lambda: minikube_installed)
+    monkeypatch.setattr(deploy, "install_sandbox", lambda *groups: clusters.calls.append(("toolchain", *groups)))
+    monkeypatch.setattr(deploy, "real_node_prerequisites", lambda: real_node_blocker)
     return clusters
 
 
+def started_clusters(clusters: FakeClusters) -> list[tuple[str, ...]]:
+    return [call for call in clusters.calls if call[0] in ("up", "toolchain")]
+
+
 def test_up_uses_the_dev_stacks_minikube_when_it_answers(deploy, monkeypatch):
-    clusters = use(deploy, monkeypatch, FakeClusters(), minikube_answers=True)
+    clusters = use(deploy, monkeypatch, FakeClusters(), minikube_answers=True, minikube_installed=True)
     assert deploy.choose("up") == ("dev", {})
-    assert not any(call[0] == "up" for call in clusters.calls)
+    assert started_clusters(clusters) == []  # nothing built, nothing started
 
 
-def test_up_without_minikube_starts_the_real_node_and_says_so(deploy, monkeypatch, capsys):
-    use(deploy, monkeypatch, FakeClusters(), minikube_answers=False)
+def test_up_with_minikube_installed_but_stopped_says_so_and_starts_nothing(deploy, monkeypatch):
+    clusters = use(deploy, monkeypatch, FakeClusters(), minikube_answers=False, minikube_installed=True,
+                   contexts=("minikube",))
+    with pytest.raises(deploy.DeployError) as error:
+        deploy.choose("up")
+    assert str(error.value) == (
+        "minikube is not running: `minikube start` (or use the embedded cluster: `make up STACK=embedded`)"
+    )
+    assert started_clusters(clusters) == []
+
+
+def test_up_with_minikube_installed_but_never_started_says_so_too(deploy, monkeypatch):
+    clusters = use(deploy, monkeypatch, FakeClusters(), minikube_answers=False, minikube_installed=True)
+    with pytest.raises(deploy.DeployError, match="^minikube is not running: `minikube start`"):
+        deploy.choose("up")
+    assert started_clusters(clusters) == []
+
+
+def test_up_without_minikube_announces_the_embedded_cluster_then_starts_the_real_node(deploy, monkeypatch, capsys):
+    clusters = use(deploy, monkeypatch, FakeClusters(), minikube_answers=False)
     assert deploy.choose("up") == ("embedded", {"KUBECONFIG": "/cache/real.kubeconfig"})
     said = capsys.readouterr().err
-    assert "'minikube'" in said and "cannot be reached" in said and "real node" in said
+    assert "no kube context 'minikube' answers and minikube is not installed" in said
+    assert "about 25 minutes" in said and "`make down` removes" in said
+    assert said.index("embedded cluster: a Kubernetes control plane") < said.index("tools/cluster up --real")
+    assert started_clusters(clusters) == [("toolchain", "kube"), ("up", "--real")]
 
 
 def test_up_falls_back_to_simulated_pods_where_a_real_node_cannot_run(deploy, monkeypatch, capsys):
+    clusters = use(deploy, monkeypatch, FakeClusters(), minikube_answers=False,
+                   real_node_blocker="a real node needs root (containers, mounts, iptables)")
+    assert deploy.choose("up") == ("simulated", {"KUBECONFIG": "/cache/simulated.kubeconfig"})
+    assert "no real node: a real node needs root" in capsys.readouterr().err
+    assert ("up", "--real") not in clusters.calls
+
+
+def test_up_falls_back_to_simulated_pods_when_the_real_node_fails_to_start(deploy, monkeypatch, capsys):
     use(deploy, monkeypatch, FakeClusters(real_starts=False), minikube_answers=False)
     assert deploy.choose("up") == ("simulated", {"KUBECONFIG": "/cache/simulated.kubeconfig"})
-    assert "falling back to simulated pods" in capsys.readouterr().err
+    assert "no real node: it did not start" in capsys.readouterr().err
 
 
 def test_up_fails_clearly_when_no_cluster_can_start(deploy, monkeypatch):
@@ -81,10 +123,18 @@ def test_up_fails_clearly_when_no_cluster_can_start(deploy, monkeypatch):
         deploy.choose("up")
 
 
+def test_up_to_a_named_context_that_does_not_answer_is_an_error_not_a_fallback(deploy, monkeypatch):
+    clusters = use(deploy, monkeypatch, FakeClusters(), minikube_answers=False, contexts=("production",))
+    monkeypatch.setenv("STACK", "prod")
+    with pytest.raises(deploy.DeployError, match="kube context 'production' of stack prod does not answer"):
+        deploy.choose("up")
+    assert started_clusters(clusters) == []
+
+
 def test_preview_follows_make_up_to_the_running_embedded_cluster(deploy, monkeypatch):
     clusters = use(deploy, monkeypatch, FakeClusters(running={"real"}), minikube_answers=False)
     assert deploy.choose("preview") == ("embedded", {"KUBECONFIG": "/cache/real.kubeconfig"})
-    assert not any(call[0] == "up" for call in clusters.calls)  # preview never starts a cluster
+    assert started_clusters(clusters) == []  # preview never starts a cluster
 
 
 def test_preview_with_nothing_to_reach_names_the_context_and_the_fix(deploy, monkeypatch):
@@ -93,11 +143,11 @@ def test_preview_with_nothing_to_reach_names_the_context_and_the_fix(deploy, mon
         deploy.choose("preview")
 
 
-def test_an_explicit_embedded_stack_whose_cluster_is_down_is_an_error_for_destroy(deploy, monkeypatch):
+def test_an_explicit_embedded_stack_whose_cluster_is_down_is_an_error_for_preview(deploy, monkeypatch):
     use(deploy, monkeypatch, FakeClusters(), minikube_answers=False)
     monkeypatch.setenv("STACK", "embedded")
-    with pytest.raises(deploy.DeployError, match="not running"):
-        deploy.choose("destroy")
+    with pytest.raises(deploy.DeployError, match="not running: `make up STACK=embedded` starts it"):
+        deploy.choose("preview")
 
 
 def test_an_unknown_stack_lists_the_stacks_there_are(deploy, monkeypatch):
@@ -105,6 +155,19 @@ def test_an_unknown_stack_lists_the_stacks_there_are(deploy, monkeypatch):
     monkeypatch.setenv("STACK", "staging")
     with pytest.raises(deploy.DeployError, match=r"no stack config Pulumi\.staging\.yaml.*dev.*embedded"):
         deploy.choose("up")
+
+
+def test_down_with_nothing_deployed_anywhere_says_so(deploy, monkeypatch, capsys):
+    clusters = use(deploy, monkeypatch, FakeClusters(), minikube_answers=False)
+    deploy.down()
+    assert "nothing to remove: no embedded cluster runs and there is no kube context 'minikube'" in capsys.readouterr().err
+    assert started_clusters(clusters) == []
+
+
+def test_down_with_minikube_stopped_says_so(deploy, monkeypatch):
+    use(deploy, monkeypatch, FakeClusters(), minikube_answers=False, minikube_installed=True, contexts=("minikube",))
+    with pytest.raises(deploy.DeployError, match="^minikube is not running"):
+        deploy.down()
 
 
 def test_guardrails_run_with_the_stacks_own_policy_config(deploy):
@@ -116,4 +179,5 @@ def test_guardrails_run_with_the_stacks_own_policy_config(deploy):
 
 def test_an_unknown_verb_prints_the_usage(deploy, capsys):
     assert deploy.main(["deploy-everything"]) == 2
+    assert deploy.main(["destroy"]) == 2  # `make down` is the one removal verb
     assert "tools/deploy up" in capsys.readouterr().err

@@ -6,7 +6,7 @@ plane (kube.kubernetes_component). containerd's go.mod has exclude lines, so
 its Makefile does. CoreDNS is a plain module whose root package is the server.
 pause is C: compiled from the build/pause/linux/pause.c that ships in the
 Kubernetes module, static, as its Makefile does. runc, the CNI plugins,
-iptables and conntrack come from Debian (tools/system-packages).
+iptables and conntrack come from the host (python3 -m tools.system_packages node).
 """
 
 from __future__ import annotations

@@ -1,0 +1,188 @@
+"""The README's verbs on a user's own machine: their pulumi, kubectl and minikube, no Go.
+
+A PATH that plays a laptop: a `pulumi` installed outside the sandbox's cache, laid out
+as the official installer does (~/.pulumi/bin: the CLI with its Python language host
+beside it), reporting another version than the sandbox's pin (a small wrapper that also
+logs each call); a `kubectl`; no `go`. The kubernetes provider sits in that pulumi's own
+plugin cache, put there the way a user's is (`pulumi plugin install resource kubernetes
+<version> --file ...`), and it is logged in to a local backend of its own (`pulumi login
+file://...`; the CLI finds its home through the password database, not $HOME, so
+PULUMI_HOME and that login keep everything inside the test's directory). The kube context
+`minikube` answers: it is the test session's embedded API server under that name.
+`make up`, `make preview` and `make down` run in a copy of the repository (the dev
+stack's file gets its encryption salt there, not here).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.net import free_port, wait_until
+from tools.engine import ROOT, bin_dir
+
+pytestmark = pytest.mark.cluster
+
+USER_PULUMI_VERSION = "v3.274.1"  # what the user's CLI says it is: not the sandbox's v3.259.0
+NAMESPACE = "python-shop"
+
+
+@dataclass
+class Laptop:
+    repo: Path
+    home: Path
+    env: dict[str, str]
+    state: Path  # the local backend the user's pulumi is logged into
+    calls: Path  # one line per call of the user's pulumi
+    cache: Path  # PYTHON_SHOP_CACHE: where the sandbox would build or start anything
+
+    def make(self, verb: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        return subprocess.run(["make", "-C", str(self.repo), verb], env=self.env, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def pulumi_calls(self) -> list[str]:
+        return self.calls.read_text().splitlines() if self.calls.exists() else []
+
+
+def copy_repo(target: Path) -> Path:
+    """The working tree's files (tracked and new, not ignored), with their times; .venv shared."""
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, files):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    (target / ".venv").symlink_to(ROOT / ".venv")
+    return target
+
+
+def laptop_env(home: Path, user_bin: Path, kubeconfig: Path, cache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "KUBECONFIG", "PYTHON_SHOP_"))}
+    env.update(
+        HOME=str(home),
+        PULUMI_HOME=str(home / ".pulumi"),
+        PATH=os.pathsep.join([str(home / ".pulumi" / "bin"), str(user_bin), "/usr/bin", "/bin"]),
+        KUBECONFIG=str(kubeconfig),
+        PYTHON_SHOP_CACHE=str(cache),
+    )
+    return env
+
+
+def install_user_pulumi(home: Path, calls: Path) -> Path:
+    """~/.pulumi/bin as the installer leaves it, the CLI behind a wrapper that logs and lies about its version."""
+    pulumi_bin = home / ".pulumi" / "bin"
+    pulumi_bin.mkdir(parents=True)
+    for name in ("pulumi-language-python", "pulumi-language-python-exec"):
+        shutil.copy2(bin_dir() / name, pulumi_bin / name)
+    shutil.copy2(bin_dir() / "pulumi", pulumi_bin / "pulumi-cli")
+    wrapper = pulumi_bin / "pulumi"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {calls}\n'
+        f'if [ "$1" = version ]; then echo {USER_PULUMI_VERSION}; exit 0; fi\n'
+        f'exec {pulumi_bin / "pulumi-cli"} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def kubeconfig_named(source: Path, context: str, target: Path, server: str | None = None) -> Path:
+    """A copy of `source` whose only context is called `context` (optionally pointing at `server`)."""
+    config = yaml.safe_load(source.read_text())
+    config["contexts"] = [{**config["contexts"][0], "name": context}]
+    config["current-context"] = context
+    if server:
+        config["clusters"][0]["cluster"]["server"] = server
+    target.write_text(yaml.safe_dump(config))
+    target.chmod(0o600)
+    return target
+
+
+@pytest.fixture(scope="module")
+def laptop(kwok_cluster, tmp_path_factory) -> Laptop:
+    tmp = tmp_path_factory.mktemp("laptop")
+    home, user_bin, calls, cache = tmp / "home", tmp / "bin", tmp / "pulumi-calls", tmp / "no-sandbox-here"
+    home.mkdir()
+    user_bin.mkdir()
+    install_user_pulumi(home, calls)
+    shutil.copy2(bin_dir() / "kubectl", user_bin / "kubectl")
+    kubeconfig = kubeconfig_named(kwok_cluster.kubeconfig, "minikube", tmp / "kubeconfig")
+    env = laptop_env(home, user_bin, kubeconfig, cache)
+    assert shutil.which("go", path=env["PATH"]) is None, "the laptop must have no Go"
+    # The provider the pinned SDK asks for, in the user's plugin cache (no download here).
+    sdk_version = importlib.metadata.version("pulumi-kubernetes")
+    subprocess.run(["pulumi", "plugin", "install", "resource", "kubernetes", sdk_version,
+                    "--file", str(bin_dir() / "pulumi-resource-kubernetes")],
+                   env=env, check=True, capture_output=True, timeout=120)
+    (tmp / "state").mkdir()
+    subprocess.run(["pulumi", "login", f"file://{tmp / 'state'}"], env=env, check=True, capture_output=True, timeout=60)
+    calls.unlink()  # from here on, only what the verbs run
+    return Laptop(copy_repo(tmp / "repo"), home, env, tmp / "state", calls, cache)
+
+
+def test_make_up_preview_down_use_the_users_own_pulumi_and_build_nothing(laptop, kwok_cluster):
+    kube = kwok_cluster.kube
+
+    up = laptop.make("up")
+    said = up.stdout + up.stderr
+    assert up.returncode == 0, said[-6000:]
+    assert "logged in nowhere" not in said
+    assert ("deployed to minikube; open the shop with: "
+            "minikube service python-shop-frontend-service --namespace python-shop") in said
+    for app in ("python-shop-backend", "python-shop-frontend"):
+        assert kube.get("deployment", app, NAMESPACE)["status"].get("availableReplicas") == 1
+    config = kube.get("configmap", "python-shop-frontend-config", NAMESPACE)["data"]["config.cfg"]
+    assert config == 'BACKEND_URI = "http://python-shop-backend-service.python-shop.svc:8080"\n'
+    # State in the backend the user's pulumi is logged into, and that login unchanged.
+    assert (laptop.state / ".pulumi" / "stacks" / "python-shop" / "dev.json").exists()
+    assert json.loads((laptop.home / ".pulumi" / "credentials.json").read_text())["current"] == f"file://{laptop.state}"
+
+    preview = laptop.make("preview")
+    said = preview.stdout + preview.stderr
+    assert preview.returncode == 0, said[-6000:]
+    assert "python-shop-guardrails" in said  # the policy pack ran against the live cluster
+    assert " unchanged" in said
+    for change in ("to create", "to update", "to delete", "to replace"):
+        assert change not in said, said[-3000:]
+
+    down = laptop.make("down")
+    assert down.returncode == 0, (down.stdout + down.stderr)[-6000:]
+    wait_until(lambda: not kube.exists("namespace", NAMESPACE), timeout=60, what="the namespace to be gone")
+
+    verbs = [call.split()[0] for call in laptop.pulumi_calls()]
+    assert {"up", "preview", "destroy"} <= set(verbs), laptop.pulumi_calls()
+    # Nothing of the sandbox: no build, no cluster, not even its cache directory.
+    assert not laptop.cache.exists()
+
+
+def test_make_up_with_minikube_stopped_says_so_within_seconds_and_starts_nothing(laptop, tmp_path):
+    user_bin = tmp_path / "bin"
+    user_bin.mkdir()
+    minikube = user_bin / "minikube"
+    minikube.write_text("#!/bin/sh\necho 'minikube: Stopped'\nexit 7\n")  # `minikube status` of a stopped one
+    minikube.chmod(0o755)
+    closed = f"https://127.0.0.1:{free_port()}"  # nothing listens: a stopped minikube's API server
+    kubeconfig = kubeconfig_named(Path(laptop.env["KUBECONFIG"]), "minikube", tmp_path / "kubeconfig", closed)
+    env = {**laptop.env, "PATH": f"{user_bin}{os.pathsep}{laptop.env['PATH']}", "KUBECONFIG": str(kubeconfig)}
+
+    started = time.monotonic()
+    up = subprocess.run(["make", "-C", str(laptop.repo), "up"], env=env, capture_output=True, text=True,
+                        timeout=120, stdin=subprocess.DEVNULL)
+    elapsed = time.monotonic() - started
+    assert up.returncode != 0
+    assert ("tools/deploy: minikube is not running: `minikube start` "
+            "(or use the embedded cluster: `make up STACK=embedded`)") in up.stderr
+    # The promise is "within seconds" (about 2 s here: make, Python, one refused connection);
+    # 10 s leaves room for a busy machine.
+    assert elapsed < 10, f"took {elapsed:.1f}s"
+    assert not laptop.cache.exists()  # no cluster started, nothing built
