@@ -1,9 +1,11 @@
-"""Load benchmark: the backend alone, our shop, and the original's serving setup, side by side.
+"""Load benchmark: the backend alone and our shop under each server, and the original, side by side.
 
 wrk drives each target on loopback at several concurrency levels, for a
-bounded time each; then our shop's memory is measured before and after a
-longer run at 32 connections. Prints a table and the ratios, writes
-artifacts/bench/load.json and artifacts/bench/load.png.
+bounded time each: the backend alone and the shop (frontend + backend) under
+granian (the Procfiles' server) and under gunicorn (benchmarks/gunicorn.conf.py,
+the apps' former setup), and the original's serving setup; then our shop's
+memory is measured before and after a longer run at 32 connections. Prints a
+table and the ratios, writes artifacts/bench/load.json and artifacts/bench/load.png.
 
     python benchmarks/load.py [--duration 10] [--connections 1,8,32,64] [--memory-duration 60]
 """
@@ -28,7 +30,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tools.procfile import ROOT, WebProcess  # noqa: E402
 
 OUT = ROOT / "artifacts" / "bench"
-GOALS = {"vs_original_at_32": 5.0, "vs_backend_at_32": 0.5, "p99_over_p50": 4.0, "memory_growth": 0.10}
+GOALS = {"vs_original_at_32": 3.0, "backend_vs_gunicorn_at_32": 2.5, "p99_over_p50": 4.0, "memory_growth": 0.10}
+CHOSEN = "granian"  # the server in the Procfiles and Dockerfiles
+
+# server -> app -> (the web command, its environment); None: the app's own Procfile.
+GUNICORN = f"gunicorn --config {ROOT / 'benchmarks' / 'gunicorn.conf.py'} --bind 127.0.0.1:$PORT"
+SERVERS: dict[str, dict[str, tuple[str | None, dict[str, str]]]] = {
+    "granian": {"backend": (None, {}), "frontend": (None, {})},
+    "gunicorn": {
+        "backend": (f"{GUNICORN} 'shop_backend:create_app()'",
+                    {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "4", "GUNICORN_KEEPALIVE": "75"}),
+        "frontend": (f"{GUNICORN} 'shop_frontend:create_app()'",
+                     {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "16", "GUNICORN_KEEPALIVE": "5",
+                      "BACKEND_POOL_SIZE": "16"}),
+    },
+}
 
 
 @dataclass
@@ -50,22 +66,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextmanager
-def backend_alone(logs: Path) -> Iterator[tuple[str, list[WebProcess]]]:
-    with WebProcess("backend", free_port(), log_path=logs / "backend-alone.log") as backend:
-        yield backend.url + "/", [backend]
+def app_process(server: str, app: str, log: Path, env: dict[str, str] | None = None) -> WebProcess:
+    command, server_env = SERVERS[server][app]
+    return WebProcess(app, free_port(), env={**server_env, **(env or {})}, log_path=log, command=command)
 
 
-@contextmanager
-def ours(logs: Path) -> Iterator[tuple[str, list[WebProcess]]]:
-    with ExitStack() as stack:
-        backend = stack.enter_context(WebProcess("backend", free_port(), log_path=logs / "ours-backend.log"))
-        config = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "config.cfg"
-        config.write_text(f'BACKEND_URI = "{backend.url}"\n')
-        frontend = stack.enter_context(
-            WebProcess("frontend", free_port(), env={"CONFIG_PATH": str(config)}, log_path=logs / "ours-frontend.log")
-        )
-        yield frontend.url + "/", [frontend, backend]
+def backend_alone(server: str):
+    @contextmanager
+    def start(logs: Path) -> Iterator[tuple[str, list[WebProcess]]]:
+        with app_process(server, "backend", logs / f"backend-alone-{server}.log") as backend:
+            yield backend.url + "/", [backend]
+
+    return start
+
+
+def ours(server: str):
+    @contextmanager
+    def start(logs: Path) -> Iterator[tuple[str, list[WebProcess]]]:
+        with ExitStack() as stack:
+            backend = stack.enter_context(app_process(server, "backend", logs / f"ours-{server}-backend.log"))
+            config = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "config.cfg"
+            config.write_text(f'BACKEND_URI = "{backend.url}"\n')
+            frontend = stack.enter_context(app_process(server, "frontend", logs / f"ours-{server}-frontend.log",
+                                                       {"CONFIG_PATH": str(config)}))
+            yield frontend.url + "/", [frontend, backend]
+
+    return start
 
 
 @contextmanager
@@ -89,7 +115,12 @@ def original(logs: Path) -> Iterator[tuple[str, list[WebProcess]]]:
         yield frontend.url + "/", [frontend, backend]
 
 
-TARGETS = {"backend-alone": backend_alone, "ours": ours, "original": original}
+TARGETS = {
+    **{f"backend-alone/{server}": backend_alone(server) for server in SERVERS},
+    **{f"ours/{server}": ours(server) for server in SERVERS},
+    "original": original,
+}
+OURS = f"ours/{CHOSEN}"
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -114,9 +145,10 @@ def wrk(url: str, connections: int, duration: float) -> dict:
     }
 
 
-def measure(levels: list[int], duration: float, logs: Path) -> list[Point]:
+def measure(levels: list[int], duration: float, logs: Path, targets: list[str]) -> list[Point]:
     points = []
-    for target, start in TARGETS.items():
+    for target in targets:
+        start = TARGETS[target]
         with start(logs) as (url, _):
             wrk(url, max(levels), 2)  # warm-up: workers started, connections pooled
             for connections in levels:
@@ -129,7 +161,7 @@ def measure(levels: list[int], duration: float, logs: Path) -> list[Point]:
 
 
 def measure_memory(duration: float, logs: Path) -> dict:
-    with ours(logs) as (url, processes):
+    with TARGETS[OURS](logs) as (url, processes):
         wrk(url, 32, 2)
         before = sum(p.rss_bytes() for p in processes)
         figures = wrk(url, 32, duration)
@@ -141,36 +173,52 @@ def measure_memory(duration: float, logs: Path) -> dict:
 def report(points: list[Point], memory: dict | None) -> dict:
     by = {(p.target, p.connections): p for p in points}
     levels = sorted({p.connections for p in points})
-    print(f"\n{'conns':>5} | {'backend alone':>22} | {'ours':>22} | {'original':>22} | ours/orig | ours/backend")
-    print(f"{'':>5} | {'req/s   p50   p99 err':>22} | {'req/s   p50   p99 err':>22} | {'req/s   p50   p99 err':>22} |")
+    print(f"\n{'target':22} " + " ".join(f"{'c=' + str(c):>24}" for c in levels))
+    for target in TARGETS:
+        cells = [by[(target, c)] for c in levels]
+        print(f"{target:22} " + " ".join(f"{p.requests_per_s:7.0f}/s {p.p50_ms:5.1f}/{p.p99_ms:5.1f}ms e{p.errors}" for p in cells))
+    print("(req/s, p50/p99 latency, errors)")
     ratios = {}
     for c in levels:
-        cells = []
-        for target in TARGETS:
-            p = by[(target, c)]
-            cells.append(f"{p.requests_per_s:6.0f} {p.p50_ms:5.1f} {p.p99_ms:5.1f} {p.errors:3d}")
-        vs_original = by[("ours", c)].requests_per_s / max(by[("original", c)].requests_per_s, 1e-9)
-        vs_backend = by[("ours", c)].requests_per_s / by[("backend-alone", c)].requests_per_s
-        ratios[c] = {"ours_over_original": vs_original, "ours_over_backend_alone": vs_backend}
-        print(f"{c:>5} | {cells[0]:>22} | {cells[1]:>22} | {cells[2]:>22} | {vs_original:8.1f}x | {vs_backend:11.2f}x")
+        def rps(target: str) -> float:
+            return by[(target, c)].requests_per_s
+
+        ratios[c] = {
+            "ours_over_original": rps(OURS) / max(rps("original"), 1e-9),
+            "ours_over_backend_alone": rps(OURS) / rps(f"backend-alone/{CHOSEN}"),
+            "page_granian_over_gunicorn": rps("ours/granian") / rps("ours/gunicorn"),
+            "backend_granian_over_gunicorn": rps("backend-alone/granian") / rps("backend-alone/gunicorn"),
+        }
+    print(f"\n{'conns':>5} | ours/original | ours/backend alone | page granian/gunicorn | backend granian/gunicorn")
+    for c in levels:
+        r = ratios[c]
+        print(f"{c:>5} | {r['ours_over_original']:12.1f}x | {r['ours_over_backend_alone']:17.2f}x | "
+              f"{r['page_granian_over_gunicorn']:20.2f}x | {r['backend_granian_over_gunicorn']:23.2f}x")
     goals = {}
     if 32 in levels:
-        ours32 = by[("ours", 32)]
+        ours32 = by[(OURS, 32)]
         goals = {
-            "ours >= 5x original throughput at 32": (ratios[32]["ours_over_original"], ratios[32]["ours_over_original"] >= GOALS["vs_original_at_32"]),
-            "ours >= 0.5x backend alone at 32": (ratios[32]["ours_over_backend_alone"], ratios[32]["ours_over_backend_alone"] >= GOALS["vs_backend_at_32"]),
-            "ours: zero errors at every level": (sum(by[("ours", c)].errors for c in levels), all(by[("ours", c)].errors == 0 for c in levels)),
-            "ours p99 <= 4x p50 at 32": (ours32.p99_ms / ours32.p50_ms, ours32.p99_ms <= GOALS["p99_over_p50"] * ours32.p50_ms),
+            f"page ({CHOSEN}) >= 3x the original at 32": (
+                ratios[32]["ours_over_original"], ratios[32]["ours_over_original"] >= GOALS["vs_original_at_32"]),
+            "backend alone (granian) >= 2.5x gunicorn at 32": (
+                ratios[32]["backend_granian_over_gunicorn"],
+                ratios[32]["backend_granian_over_gunicorn"] >= GOALS["backend_vs_gunicorn_at_32"]),
+            f"ours ({CHOSEN}): zero errors at every level": (
+                sum(by[(OURS, c)].errors for c in levels), all(by[(OURS, c)].errors == 0 for c in levels)),
+            f"ours ({CHOSEN}) p99 <= 4x p50 at 32": (
+                ours32.p99_ms / ours32.p50_ms, ours32.p99_ms <= GOALS["p99_over_p50"] * ours32.p50_ms),
         }
     if memory:
-        print(f"\nmemory (ours, all gunicorn processes): {memory['rss_before_mib']:.1f} MiB before, "
+        print(f"\nmemory ({OURS}, every server process): {memory['rss_before_mib']:.1f} MiB before, "
               f"{memory['rss_after_mib']:.1f} MiB after {memory['duration_s']:g} s at 32 connections "
               f"({memory['requests']} requests): {memory['growth']:+.1%}")
-        goals["ours memory growth < 10% over the long run"] = (memory["growth"], memory["growth"] < GOALS["memory_growth"])
-    print("\ngoals:")
+        goals[f"ours ({CHOSEN}) memory growth < 10% over the long run"] = (
+            memory["growth"], memory["growth"] < GOALS["memory_growth"])
+    print(f"\nchosen server: {CHOSEN} (the Procfiles, the Dockerfiles, make dev)")
+    print("goals:")
     for name, (value, met) in goals.items():
         print(f"  {'met ' if met else 'MISSED'} {name}: {value:.2f}")
-    return {"points": [asdict(p) for p in points], "ratios": ratios, "memory": memory,
+    return {"points": [asdict(p) for p in points], "ratios": ratios, "memory": memory, "chosen": CHOSEN,
             "goals": {k: {"value": v, "met": m} for k, (v, m) in goals.items()}}
 
 
@@ -200,6 +248,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--connections", default="1,8,32,64")
     parser.add_argument("--memory-duration", type=float, default=60.0, help="0 skips the memory run")
+    parser.add_argument("--only", default="", help="comma-separated targets (exploring; the report needs all)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("benchmarks/load.py: wrk is missing; `make bench` installs it (python3 -m tools.system_packages bench)", file=sys.stderr)
@@ -209,7 +258,10 @@ def main() -> int:
     logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
     started = time.monotonic()
     print(f"load: {', '.join(TARGETS)} at {levels} connections, {args.duration:g} s each (logs in {logs})", flush=True)
-    points = measure(levels, args.duration, logs)
+    if args.only:
+        measure(levels, args.duration, logs, args.only.split(","))
+        return 0
+    points = measure(levels, args.duration, logs, list(TARGETS))
     memory = measure_memory(args.memory_duration, logs) if args.memory_duration > 0 else None
     results = report(points, memory)
     results["duration_s"] = time.monotonic() - started

@@ -1,13 +1,15 @@
 """Run an app folder's Procfile `web` command as a real process on loopback.
 
-Used by `make dev` and by the tests. The command runs exactly as written, with
-$PORT set, except that the bind host 0.0.0.0 becomes 127.0.0.1: local runs and
-tests listen on loopback only.
+Used by `make dev`, the tests and the benchmarks. The command runs exactly as
+written, with $PORT set, except that the bind host 0.0.0.0 becomes 127.0.0.1:
+local runs and tests listen on loopback only. The benchmarks pass another
+server's command instead (`command=`), to compare it side by side.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -34,14 +36,15 @@ class WebProcess:
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
         ready_path: str = "/healthz",
+        command: str | None = None,
     ):
         self.app_dir = ROOT / app  # an app folder: backend, frontend, benchmarks/baseline/...
         self.ready_path = ready_path
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.command = web_command(self.app_dir).replace("0.0.0.0:", "127.0.0.1:")
+        self.command = re.sub(r"\b0\.0\.0\.0\b", "127.0.0.1", command or web_command(self.app_dir))
         self.env = {**os.environ, **(env or {}), "PORT": str(port)}
-        # The venv's gunicorn first, as a buildpack's PATH would have it.
+        # The venv's server first, as a buildpack's PATH would have it.
         self.env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{self.env.get('PATH', '')}"
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
@@ -87,7 +90,7 @@ class WebProcess:
             self.proc.wait(5)
 
     def worker_pids(self) -> list[int]:
-        """The gunicorn workers: children of the master process."""
+        """The server's workers: children of its main process."""
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 

@@ -20,7 +20,7 @@ _SECONDS = {
 _INTEGERS = {
     # Larger backend answers are cut off rather than read into memory.
     "BACKEND_MAX_RESPONSE_BYTES": (1_048_576, 1_024, 64 * 1_048_576),
-    # Connections kept open to the backend; match the worker's thread count.
+    # Connections kept open to the backend: by default one per thread (WEB_THREADS, below).
     "BACKEND_POOL_SIZE": (16, 1, 1_024),
 }
 
@@ -36,6 +36,9 @@ def from_environ(environ: Mapping[str, str] | None = None) -> dict:
         values[name] = _number(env, name, default, low, high, float)
     for name, (default, low, high) in _INTEGERS.items():
         values[name] = _number(env, name, default, low, high, int)
+    if not (env.get("BACKEND_POOL_SIZE") or "").strip():
+        # The Procfile gives each worker WEB_THREADS threads (default 16): one connection each.
+        values["BACKEND_POOL_SIZE"] = _number(env, "WEB_THREADS", 16, 1, 1_024, int)
     return values
 
 

@@ -168,3 +168,11 @@ def test_bad_environment_settings_stop_start_up_naming_the_variable(name, value,
     with pytest.raises(settings.SettingsError, match=name) as failure:
         settings.from_environ({name: value})
     assert phrase in str(failure.value)
+
+
+def test_the_backend_pool_has_one_connection_per_thread_unless_set():
+    assert settings.from_environ({})["BACKEND_POOL_SIZE"] == 16
+    assert settings.from_environ({"WEB_THREADS": "8"})["BACKEND_POOL_SIZE"] == 8
+    assert settings.from_environ({"WEB_THREADS": "8", "BACKEND_POOL_SIZE": "3"})["BACKEND_POOL_SIZE"] == 3
+    with pytest.raises(settings.SettingsError, match="WEB_THREADS='many' is not a valid int"):
+        settings.from_environ({"WEB_THREADS": "many"})

@@ -1,4 +1,4 @@
-"""Faults, against the real gunicorn processes: a killed backend, a hung one, garbage answers."""
+"""Faults, against the real server processes: a killed backend, a hung one, garbage answers."""
 
 from __future__ import annotations
 
@@ -68,6 +68,25 @@ def test_hung_backend_gives_504_in_time_and_healthz_stays_up(tmp_path, artifacts
                 assert "too slow" in text
                 assert elapsed < READ_TIMEOUT + 0.5
             assert health_times and max(health_times) < 0.25, "frontend workers stay free for /healthz"
+        finally:
+            shop.frontend.stop()
+            shop.backend.stop()
+
+
+def test_sigterm_lets_the_pages_in_flight_finish_then_the_server_exits(tmp_path, artifacts_dir):
+    """What a pod's shutdown relies on after its preStop sleep: SIGTERM stops new work, not current work."""
+    with SilentBackend() as silent:
+        shop = start_shop(tmp_path, artifacts_dir)
+        try:
+            shop.point_at(silent.uri)
+            with ThreadPoolExecutor(4) as pool:
+                pages = [pool.submit(requests.get, shop.frontend.url, timeout=10) for _ in range(4)]
+                wait_until(lambda: len(silent.connections) >= 4, timeout=5, what="4 pages waiting on the backend")
+                shop.frontend.signal(signal.SIGTERM)
+                answers = [page.result() for page in pages]  # each ends at its read timeout
+            assert [a.status_code for a in answers] == [504] * 4, "in-flight pages answered, not dropped"
+            assert all("too slow" in a.text for a in answers)
+            assert shop.frontend.proc.wait(15) == 0, "the server exits cleanly once they are done"
         finally:
             shop.frontend.stop()
             shop.backend.stop()

@@ -1,4 +1,4 @@
-"""Both apps as real gunicorn processes from their Procfiles, wired by a config file."""
+"""Both apps as real server processes from their Procfiles (granian), wired by a config file."""
 
 import time
 
@@ -18,9 +18,9 @@ def test_the_page_shows_all_five_items(shop):
     assert positions == sorted(positions)
 
 
-def test_procfile_serves_with_gunicorn_and_access_log(shop, artifacts_dir):
+def test_procfile_serves_with_granian_and_access_log(shop, artifacts_dir):
     requests.get(shop.frontend.url, timeout=5)
-    assert requests.get(shop.frontend.url + "/healthz", timeout=5).headers["Server"] == "gunicorn"
+    assert requests.get(shop.frontend.url + "/healthz", timeout=5).headers["Server"] == "granian"
     assert len(shop.frontend.worker_pids()) >= 2
     wait_until(lambda: '"GET / HTTP/1.1" 200' in (artifacts_dir / "frontend.log").read_text(), timeout=5, what="access log line")
 
@@ -32,7 +32,7 @@ def test_rewriting_the_config_switches_backends_without_a_restart(shop, artifact
         shop.point_at(second.url)
         assert requests.get(shop.frontend.url, timeout=5).status_code == 200
         # The very next page came from the second backend: its access log has the call
-        # (gunicorn writes that line just after answering: poll for it briefly).
+        # (the server writes that line just after answering: poll for it briefly).
         wait_until(lambda: '"GET / HTTP/1.1" 200' in (artifacts_dir / "backend-2.log").read_text(),
                    timeout=5, what="the second backend's access log line")
         shop.backend.stop()  # and the first one is no longer needed
