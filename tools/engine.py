@@ -115,6 +115,10 @@ def find_tools(install: bool = True) -> Tools:
                 "to use the sandbox's build"
             )
         return Tools(user, sandbox=False)
+    if install and not (bin_dir() / "pulumi").exists():
+        print("[engine] no pulumi on PATH: building the sandbox's from source with Go, once per machine "
+              "(about 10 minutes); install your own (https://www.pulumi.com/docs/install/) to skip this",
+              file=sys.stderr, flush=True)
     if install:
         install_sandbox("pulumi")
     return Tools(bin_dir() / "pulumi", sandbox=True)
