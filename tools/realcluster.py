@@ -291,8 +291,30 @@ def import_images(tarball: Path) -> None:
         ctr("images", "import", "--no-unpack", "-", stdin=data)
 
 
+def owner_file() -> Path:
+    """Which cluster's kubeconfig the running node serves: one real node per machine."""
+    return node_dir() / "owner"
+
+
+def check_free(kubeconfig: Path) -> None:
+    """Fail at once when the machine's one real node runs for another cluster (never wait for it)."""
+    running = [name for name in ("containerd", "kubelet", "kube-proxy", "coredns") if alive(name)]
+    owner = owner_file().read_text().strip() if owner_file().exists() else ""
+    if running and owner != str(kubeconfig):
+        cluster = Path(owner).parent.name if owner else "another cluster"
+        how = ("`make down`" if cluster == "python-shop-real"
+               else f"`PYTHON_SHOP_CLUSTER={cluster.removesuffix('-real')} tools/cluster down --real`")
+        raise NodeError(
+            f"this machine's real node already runs for cluster {cluster} ({', '.join(running)}), and there is one "
+            f"real node per machine: stop that cluster first ({how})"
+        )
+
+
 def start_node(kubeconfig: Path, client_ca: Path, kubectl, deadline: float) -> None:
     check_prerequisites()
+    check_free(kubeconfig)
+    owner_file().parent.mkdir(parents=True, exist_ok=True)
+    owner_file().write_text(f"{kubeconfig}\n")
     write_files(kubeconfig, client_ca)
     setup_network()
     d = node_dir()
@@ -338,6 +360,7 @@ def stop_node() -> list[str]:
     remove_kube_chains()  # the kubelet's own (KUBE-FIREWALL, canaries), which --cleanup leaves
     unmount_under(d)
     teardown_network()
+    owner_file().unlink(missing_ok=True)
     return stopped
 
 

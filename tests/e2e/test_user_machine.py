@@ -28,7 +28,8 @@ import pytest
 import yaml
 
 from tests.support.net import free_port, wait_until
-from tools.engine import ROOT, bin_dir
+from tests.support.repo import copy_repo
+from tools.engine import bin_dir
 
 pytestmark = pytest.mark.cluster
 
@@ -46,24 +47,11 @@ class Laptop:
     cache: Path  # PYTHON_SHOP_CACHE: where the sandbox would build or start anything
 
     def make(self, verb: str, timeout: float = 600) -> subprocess.CompletedProcess:
-        return subprocess.run(["make", "-C", str(self.repo), verb], env=self.env, capture_output=True, text=True,
+        return subprocess.run(["make", "--no-print-directory", verb], cwd=self.repo, env=self.env, capture_output=True, text=True,
                               timeout=timeout, stdin=subprocess.DEVNULL)
 
     def pulumi_calls(self) -> list[str]:
         return self.calls.read_text().splitlines() if self.calls.exists() else []
-
-
-def copy_repo(target: Path) -> Path:
-    """The working tree's files (tracked and new, not ignored), with their times; .venv shared."""
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split("\0")
-    for name in filter(None, files):
-        source = ROOT / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-    (target / ".venv").symlink_to(ROOT / ".venv")
-    return target
 
 
 def laptop_env(home: Path, user_bin: Path, kubeconfig: Path, cache: Path) -> dict[str, str]:
@@ -176,7 +164,7 @@ def test_make_up_with_minikube_stopped_says_so_within_seconds_and_starts_nothing
     env = {**laptop.env, "PATH": f"{user_bin}{os.pathsep}{laptop.env['PATH']}", "KUBECONFIG": str(kubeconfig)}
 
     started = time.monotonic()
-    up = subprocess.run(["make", "-C", str(laptop.repo), "up"], env=env, capture_output=True, text=True,
+    up = subprocess.run(["make", "--no-print-directory", "up"], cwd=laptop.repo, env=env, capture_output=True, text=True,
                         timeout=120, stdin=subprocess.DEVNULL)
     elapsed = time.monotonic() - started
     assert up.returncode != 0

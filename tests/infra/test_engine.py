@@ -197,7 +197,7 @@ def test_the_policy_pack_refuses_containers_without_limits(policy_stacks):
     )
     assert proc.returncode != 0
     assert "containers-limits-and-probes" in proc.stdout
-    assert "limits" in proc.stdout
+    assert "container 'python-shop-backend' lacks resources.limits.cpu, resources.limits.memory" in proc.stdout
 
 
 # The shop's program with one Settings field overridden after validation, as a

@@ -51,20 +51,32 @@ def test_a_misspelled_key_is_reported_not_ignored():
     assert "backendPort" in message
 
 
+DEPLOYMENT, SERVICE = "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service"
+
+
+def backend_image(run):
+    return run.one(DEPLOYMENT, "python-shop-backend").inputs["spec"]["template"]["spec"]["containers"][0]["image"]
+
+
 @pytest.mark.parametrize(
-    ("key", "value"),
+    ("key", "value", "observed", "expected"),
     [
-        ("backendImage", "python-shop-backend:0.1.0"),
-        ("backendImage", "registry.local:5000/team/python-shop-backend:2026.11.23-rc1"),
-        ("backendImage", "python-shop-backend@sha256:" + "0" * 64),
-        ("frontendReplicas", "50"),
-        ("backendPort", "65535"),
-        ("frontendServiceType", "ClusterIP"),
-        ("namespace", "a"),
+        ("backendImage", "python-shop-backend:0.1.0", backend_image, "python-shop-backend:0.1.0"),
+        ("backendImage", "registry.local:5000/team/python-shop-backend:2026.11.23-rc1", backend_image,
+         "registry.local:5000/team/python-shop-backend:2026.11.23-rc1"),
+        ("backendImage", "python-shop-backend@sha256:" + "0" * 64, backend_image,
+         "python-shop-backend@sha256:" + "0" * 64),
+        ("frontendReplicas", "50", lambda run: run.one(DEPLOYMENT, "python-shop-frontend").inputs["spec"]["replicas"],
+         50),
+        ("backendPort", "65535",
+         lambda run: run.one(SERVICE, "python-shop-backend-service").inputs["spec"]["ports"][0]["port"], 65535),
+        ("frontendServiceType", "ClusterIP",
+         lambda run: run.one(SERVICE, "python-shop-frontend-service").inputs["spec"]["type"], "ClusterIP"),
+        ("namespace", "a", lambda run: run.exports["namespace"], "a"),
     ],
 )
-def test_good_values_are_accepted(key, value):
-    run_program({**DEV_CONFIG, f"python-shop:{key}": value})
+def test_good_values_are_accepted_and_reach_the_objects(key, value, observed, expected):
+    assert observed(run_program({**DEV_CONFIG, f"python-shop:{key}": value})) == expected
 
 
 def test_the_dev_stack_relies_on_defaults_that_work_on_minikube():
