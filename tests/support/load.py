@@ -51,6 +51,10 @@ class Load:
                 with self._lock:
                     self.outcomes.append(outcome)
 
+    def stop(self) -> None:
+        """End the loop now rather than at its deadline (the clients finish their current request)."""
+        self.deadline = time.monotonic()
+
     def count(self, predicate) -> int:
         with self._lock:
             return sum(1 for o in self.outcomes if predicate(o))
