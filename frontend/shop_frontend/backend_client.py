@@ -11,6 +11,7 @@ import json
 import time
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from .items import InvalidItems, Item, parse_items
@@ -69,22 +70,20 @@ class BackendClient:
             return self._attempt(uri, deadline, last=True)
 
     def _attempt(self, uri: str, deadline: float, *, last: bool) -> bytes:
+        # A retry gets what is left of the deadline, not a fresh read timeout.
+        timeout = (self.connect_timeout, max(0.001, min(self.read_timeout, deadline - time.monotonic())))
         try:
-            with self.session.get(uri, stream=True, timeout=(self.connect_timeout, self.read_timeout)) as response:
+            with self.session.get(uri, stream=True, timeout=timeout) as response:
                 if not 200 <= response.status_code < 300:
                     raise BackendError(502, f"the backend answered HTTP {response.status_code} {response.reason or ''}".rstrip())
                 declared = response.headers.get("Content-Length", "")
                 if declared.isdigit() and int(declared) > self.max_response_bytes:
                     raise BackendError(502, self._too_large())
-                chunks, size = [], 0
-                for chunk in response.iter_content(chunk_size=65_536):
-                    size += len(chunk)
-                    if size > self.max_response_bytes:
-                        raise BackendError(502, self._too_large())
-                    if time.monotonic() > deadline:
-                        raise requests.exceptions.ReadTimeout()
-                    chunks.append(chunk)
-                return b"".join(chunks)
+                return self._read_body(response.raw, deadline)
+        except urllib3.exceptions.ReadTimeoutError:
+            raise BackendError(504, f"the backend did not answer within {self.read_timeout:g}s") from None
+        except urllib3.exceptions.HTTPError as exc:  # the body broke off: a truncated chunk, a reset
+            raise BackendError(502, f"the backend call failed ({_reason(exc)})") from None
         except requests.exceptions.ConnectTimeout:
             raise BackendError(504, f"the backend did not accept a connection within {self.connect_timeout:g}s") from None
         except (requests.exceptions.ReadTimeout, requests.exceptions.Timeout):
@@ -98,6 +97,25 @@ class BackendClient:
             raise BackendError(503, f"the backend is unreachable ({reason})") from None
         except requests.exceptions.RequestException as exc:
             raise BackendError(502, f"the backend call failed ({_reason(exc)})") from None
+
+    def _read_body(self, raw: urllib3.HTTPResponse, deadline: float) -> bytes:
+        """Read what has arrived, as it arrives, each wait cut to what is left of the deadline:
+        a backend trickling bytes is stopped at the deadline, not one read timeout past it."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise urllib3.exceptions.ReadTimeoutError(None, None, "deadline")  # type: ignore[arg-type]
+            if raw.connection is not None and raw.connection.sock is not None:
+                raw.connection.sock.settimeout(remaining)
+            chunk = raw.read1(65_536)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                raise BackendError(502, self._too_large())
+            chunks.append(chunk)
 
     def _too_large(self) -> str:
         return f"the backend's answer is larger than the {self.max_response_bytes}-byte limit"

@@ -5,8 +5,9 @@ import time
 
 import pytest
 
-from tests.frontend.conftest import MAX_RESPONSE_BYTES, READ_TIMEOUT
+from tests.frontend.conftest import CONNECT_TIMEOUT, MAX_RESPONSE_BYTES, READ_TIMEOUT
 from tests.support.net import free_port
+from tests.support.silent_backend import FullBacklog
 from tests.support.stub_backend import Answer
 
 GOOD_ITEM = {"id": 1, "name": "Apple", "price": 0.5, "count": 33}
@@ -73,6 +74,35 @@ def test_backend_that_never_answers_is_a_504_within_the_read_timeout(client, ans
     assert_error_page(response, 504, "too slow", f"within {READ_TIMEOUT:g}s")
     assert elapsed < READ_TIMEOUT + 0.5
     assert_logged_once(frontend_log, stub_backend.uri, "did not answer")
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_backend_trickling_its_answer_is_cut_off_at_the_read_deadline(client, answer, frontend_log, framing):
+    # A byte every 0.1 s for 10 s: each read gets something well within the read timeout.
+    body = json.dumps([GOOD_ITEM]).encode().ljust(100)
+    if framing == "chunked":
+        answer(Answer(stream=lambda: (time.sleep(0.1) or body[i : i + 1] for i in range(len(body)))))
+    else:
+        answer(Answer(body=body, trickle=0.1))
+    started = time.monotonic()
+    response = client.get("/")
+    elapsed = time.monotonic() - started
+    assert_error_page(response, 504, "too slow", f"within {READ_TIMEOUT:g}s")
+    # The read timeout bounds the whole answer, within 0.25 s (the last read, scheduling); when each
+    # socket read restarted the clock this took the whole 10 s. Twice that margin, for a busy machine.
+    assert READ_TIMEOUT <= elapsed < READ_TIMEOUT + 0.5, f"took {elapsed:.2f}s"
+    assert len(frontend_log()) == 1
+
+
+def test_a_connect_timeout_is_a_504_naming_the_connect_timeout(client, write_config, frontend_log):
+    with FullBacklog() as unaccepting:
+        write_config(f'BACKEND_URI = "{unaccepting.uri}"')
+        started = time.monotonic()
+        response = client.get("/")
+        elapsed = time.monotonic() - started
+    assert_error_page(response, 504, "too slow", f"did not accept a connection within {CONNECT_TIMEOUT:g}s")
+    assert CONNECT_TIMEOUT <= elapsed < CONNECT_TIMEOUT + 0.5, f"took {elapsed:.2f}s"  # generous: a busy machine
+    assert len(frontend_log()) == 1
 
 
 def test_backend_slower_than_the_read_timeout_is_a_504(client, answer):
@@ -142,7 +172,8 @@ def test_oversized_answer_is_cut_off_at_the_limit(client, answer, frontend_log):
 def test_oversized_answer_without_content_length_is_cut_off_while_reading(client, answer):
     # A chunked answer has no Content-Length to refuse up front.
     payload = b"[" + b",".join([json.dumps(GOOD_ITEM).encode()] * 4000) + b"]"
-    chunked = b"".join(b"%x\r\n%s\r\n" % (len(payload[i : i + 4096]), payload[i : i + 4096]) for i in range(0, len(payload), 4096))
+    pieces = [payload[i : i + 4096] for i in range(0, len(payload), 4096)]
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces)
     answer(Answer(body=chunked + b"0\r\n\r\n", headers={"Transfer-Encoding": "chunked"}, content_type="application/json"))
     assert_error_page(client.get("/"), 502, "larger than")
 

@@ -31,6 +31,7 @@ def test_backend_killed_under_load(shop, artifacts_dir):
         outcomes = load.snapshot()
         assert [o for o in outcomes if o.status is None] == [], "every request gets an answer: no resets, no hangs"
         assert {o.status for o in outcomes} <= {200, 502, 503}
+        # Each request is bounded by the connect and read timeouts; 1 s more for a busy machine.
         assert max(o.finished - o.started for o in outcomes) < CONNECT_TIMEOUT + READ_TIMEOUT + 1
         down = [o for o in outcomes if o.status != 200]
         assert all("The inventory service" in o.text for o in down)
@@ -66,8 +67,10 @@ def test_hung_backend_gives_504_in_time_and_healthz_stays_up(tmp_path, artifacts
             for status, elapsed, text in results:
                 assert status == 504
                 assert "too slow" in text
-                assert elapsed < READ_TIMEOUT + 0.5
-            assert health_times and max(health_times) < 0.25, "frontend workers stay free for /healthz"
+                assert elapsed < READ_TIMEOUT + 0.5  # the deadline plus a generous margin for a busy machine
+            # /healthz answered while every hung page still held its thread (they end at READ_TIMEOUT):
+            # threads stay free for it. Bounded by that, not by a speed, so a busy machine cannot break it.
+            assert health_times and max(health_times) < READ_TIMEOUT, "frontend workers stay free for /healthz"
         finally:
             shop.frontend.stop()
             shop.backend.stop()

@@ -29,7 +29,7 @@ class Load:
         self._pool = ThreadPoolExecutor(concurrency)
         self._futures = []
 
-    def __enter__(self) -> "Load":
+    def __enter__(self) -> Load:
         self.deadline = time.monotonic() + self.duration
         self._futures = [self._pool.submit(self._client) for _ in range(self.concurrency)]
         return self

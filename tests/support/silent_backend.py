@@ -23,7 +23,7 @@ class SilentBackend:
                 continue
             self.connections.append(conn)  # held open, never read, never answered
 
-    def __enter__(self) -> "SilentBackend":
+    def __enter__(self) -> SilentBackend:
         self._thread.start()
         return self
 
@@ -31,5 +31,23 @@ class SilentBackend:
         self._stop.set()
         self._thread.join()
         for conn in self.connections:
+            conn.close()
+        self.sock.close()
+
+
+class FullBacklog:
+    """A port on loopback whose accept queue is full: a connect to it times out (the connect-timeout fault)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0), backlog=0)
+        self.uri = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        # Linux queues backlog + 1 connections; after that, SYNs are dropped and connects hang.
+        self.fillers = [socket.create_connection(self.sock.getsockname(), timeout=1)]
+
+    def __enter__(self) -> FullBacklog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for conn in self.fillers:
             conn.close()
         self.sock.close()

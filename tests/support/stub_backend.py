@@ -10,8 +10,8 @@ import http.server
 import json
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 
 @dataclass
@@ -25,9 +25,10 @@ class Answer:
     headers: dict = field(default_factory=dict)
     # A body produced chunk by chunk (chunked encoding): for answers too big to build.
     stream: Callable[[], Iterator[bytes]] | None = None
+    trickle: float = 0.0  # send `body` (with its Content-Length) one byte every this many seconds
 
     @classmethod
-    def json(cls, payload, status: int = 200) -> "Answer":
+    def json(cls, payload, status: int = 200) -> Answer:
         return cls(status=status, body=json.dumps(payload).encode())
 
 
@@ -74,7 +75,17 @@ class StubBackend:
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(answer.body)
+                if not answer.trickle:
+                    self.wfile.write(answer.body)
+                    return
+                for i in range(len(answer.body)):
+                    if stub._released.wait(answer.trickle):  # the stub is stopping
+                        return
+                    try:
+                        self.wfile.write(answer.body[i : i + 1])
+                    except (BrokenPipeError, ConnectionResetError):
+                        self.close_connection = True  # the client gave up: what a deadline does
+                        return
 
             def _send_stream(self, answer):
                 self.send_response(answer.status)
@@ -97,7 +108,7 @@ class StubBackend:
         self.uri = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
-    def __enter__(self) -> "StubBackend":
+    def __enter__(self) -> StubBackend:
         self._thread.start()
         return self
 
