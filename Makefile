@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # The hermetic tier: no toolchain, no root, no cluster, no browser.
 UNIT := not engine and not cluster and not pods and not browser
 
-.PHONY: help setup dev up preview down unit test bench toolchain cluster-up cluster-down
+.PHONY: help setup dev up preview down lint unit test bench toolchain cluster-up cluster-down
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -34,6 +34,13 @@ preview: setup ## pulumi preview --diff of what `make up` deployed, with the gua
 
 down: setup ## remove what `make up` deployed, wherever it went (and the embedded cluster it started)
 	$(PYTHON) tools/deploy down
+
+lint: setup ## ruff (pyflakes, imports, naming, bugbear, pyupgrade) and mypy on infra/, policy/ and the apps
+	$(VENV)/bin/ruff check .
+	cd infra && $(CURDIR)/$(VENV)/bin/mypy --config-file ../pyproject.toml .
+	cd policy && $(CURDIR)/$(VENV)/bin/mypy --config-file ../pyproject.toml .
+	cd backend && $(CURDIR)/$(VENV)/bin/mypy --config-file ../pyproject.toml shop_backend
+	cd frontend && $(CURDIR)/$(VENV)/bin/mypy --config-file ../pyproject.toml shop_frontend
 
 unit: setup ## the hermetic tests: apps, Pulumi mocks, policy rules, tool logic
 	$(PYTHON) -m pytest -m "$(UNIT)" $(PYTEST_ARGS)

@@ -115,8 +115,8 @@ def main() -> int:
             for round_ in range(args.rounds):
                 namespace = f"original-{round_}"
                 kubectl("create", "namespace", namespace)
-                times["kubectl apply + rollout"].append(timed(lambda: original_apply(kubectl, namespace, manifest)))
-                times["kubectl diff"].append(timed(lambda: kubectl("diff", "--namespace", namespace, "-f", str(manifest))))
+                times["kubectl apply + rollout"].append(timed(lambda ns=namespace: original_apply(kubectl, ns, manifest)))
+                times["kubectl diff"].append(timed(lambda ns=namespace: kubectl("diff", "--namespace", ns, "-f", str(manifest))))
                 kubectl("delete", "namespace", namespace, "--wait=false")  # free the node for the next one
 
                 stack = Stack(
@@ -127,7 +127,7 @@ def main() -> int:
                 )
                 times["pulumi up"].append(timed(stack.up))
                 steps: list[dict] = []
-                times["pulumi preview"].append(timed(lambda: steps.extend(stack.steps())))
+                times["pulumi preview"].append(timed(lambda steps=steps, stack=stack: steps.extend(stack.steps())))
                 if changed(steps):
                     raise SystemExit(f"the no-op preview planned changes: {changed(steps)}")
                 print(f"round {round_ + 1}/{args.rounds}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()))

@@ -20,10 +20,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -176,11 +176,12 @@ def report(points: list[Point], memory: dict | None) -> dict:
     print(f"\n{'target':22} " + " ".join(f"{'c=' + str(c):>24}" for c in levels))
     for target in TARGETS:
         cells = [by[(target, c)] for c in levels]
-        print(f"{target:22} " + " ".join(f"{p.requests_per_s:7.0f}/s {p.p50_ms:5.1f}/{p.p99_ms:5.1f}ms e{p.errors}" for p in cells))
+        row = " ".join(f"{p.requests_per_s:7.0f}/s {p.p50_ms:5.1f}/{p.p99_ms:5.1f}ms e{p.errors}" for p in cells)
+        print(f"{target:22} {row}")
     print("(req/s, p50/p99 latency, errors)")
     ratios = {}
     for c in levels:
-        def rps(target: str) -> float:
+        def rps(target: str, c: int = c) -> float:
             return by[(target, c)].requests_per_s
 
         ratios[c] = {
@@ -251,7 +252,8 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated targets (exploring; the report needs all)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
-        print("benchmarks/load.py: wrk is missing; `make bench` installs it (python3 -m tools.system_packages bench)", file=sys.stderr)
+        print("benchmarks/load.py: wrk is missing; `make bench` installs it (python3 -m tools.system_packages bench)",
+              file=sys.stderr)
         return 1
     levels = [int(c) for c in args.connections.split(",")]
     OUT.mkdir(parents=True, exist_ok=True)

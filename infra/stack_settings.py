@@ -7,8 +7,9 @@ is planned, with one message per problem naming the key and what it accepts.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import pulumi
 import pulumi.runtime.config

@@ -6,7 +6,8 @@ into Pulumi policies; tests call them directly.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 # Where each pod-bearing kind keeps its pod spec.
 POD_SPEC_PATHS = {

@@ -13,10 +13,9 @@ import re
 import signal
 import subprocess
 import sys
-from pathlib import Path
-
 import time
 import urllib.request
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +48,7 @@ class WebProcess:
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 20) -> "WebProcess":
+    def start(self, timeout: float = 20) -> WebProcess:
         log = open(self.log_path, "ab") if self.log_path else None  # None: inherit the terminal
         self.proc = subprocess.Popen(
             ["/bin/sh", "-c", f"exec env {self.command}"],
@@ -102,7 +101,7 @@ class WebProcess:
             total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) * 1024
         return total
 
-    def __enter__(self) -> "WebProcess":
+    def __enter__(self) -> WebProcess:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -31,8 +31,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import shlex
+import shutil
 import signal
 import subprocess
 import sys

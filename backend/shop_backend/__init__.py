@@ -1,12 +1,14 @@
 """The inventory service: the shop's items as JSON at `/`."""
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from . import health, inventory
 
 
 def create_app() -> Flask:
     app = Flask(__name__)
+    assert isinstance(app.json, DefaultJSONProvider)  # Flask's own, which has sort_keys
     app.json.sort_keys = False  # keep each item's fields in the documented order
     app.register_blueprint(inventory.bp)
     app.register_blueprint(health.bp)

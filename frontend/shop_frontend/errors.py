@@ -24,7 +24,9 @@ def error_page(status: int, title: str, detail: str):
 def register(app: Flask) -> None:
     @app.errorhandler(BackendError)
     def backend_failed(error: BackendError):
-        current_app.logger.warning("backend %s: %s (answered %d)", request.environ.get("shop.backend_uri"), error.detail, error.status)
+        current_app.logger.warning(
+            "backend %s: %s (answered %d)", request.environ.get("shop.backend_uri"), error.detail, error.status
+        )
         return error_page(error.status, TITLES[error.status], error.detail)
 
     @app.errorhandler(ConfigError)

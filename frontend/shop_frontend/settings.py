@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 DEFAULT_CONFIG_PATH = "/config/config.cfg"
 

@@ -1,4 +1,5 @@
 import pytest
+
 from shop_backend import create_app
 
 

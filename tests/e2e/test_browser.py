@@ -56,7 +56,8 @@ def test_a_hostile_item_name_is_shown_as_text(shop, page, tmp_path):
     from tests.support.stub_backend import Answer, StubBackend
 
     with StubBackend() as stub:
-        stub.answer = Answer.json([{"id": 1, "name": "<img src=x onerror=alert(1)><script>alert(2)</script>", "price": 1, "count": 1}])
+        hostile = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+        stub.answer = Answer.json([{"id": 1, "name": hostile, "price": 1, "count": 1}])
         shop.point_at(stub.uri)
         dialogs = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

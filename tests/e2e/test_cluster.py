@@ -200,7 +200,7 @@ def test_a_cluster_running_the_original_is_taken_over_without_deleting_anything(
     kube.run("create", "namespace", namespace)
     kube.run("apply", "--namespace", namespace, "-f", str(SEED))
     for deployment in (BACKEND, FRONTEND):
-        wait_until(lambda: available(kube, deployment, namespace), timeout=60,
+        wait_until(lambda deployment=deployment: available(kube, deployment, namespace), timeout=60,
                    what=f"the original {deployment} to be Available")
     before = object_uids(kube, namespace)
 

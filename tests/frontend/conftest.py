@@ -1,6 +1,6 @@
 import pytest
-from shop_frontend import create_app
 
+from shop_frontend import create_app
 from tests.support.stub_backend import Answer, StubBackend
 
 # Short timeouts keep the failure tests fast; the defaults are tested separately.

@@ -2,9 +2,9 @@
 
 import pytest
 from flask import Config
+
 from shop_frontend import create_app, settings
 from shop_frontend.backend_config import DEFAULT_BACKEND_URI, ConfigError, load_backend_uri
-
 from tests.support.stub_backend import Answer, StubBackend
 
 ITEM = {"id": 1, "name": "Apple", "price": 0.5, "count": 33}

@@ -3,7 +3,6 @@
 import re
 
 from shop_backend.inventory import ITEMS
-
 from tests.support.stub_backend import Answer
 
 

@@ -40,7 +40,8 @@ def test_backend_port_changes_only_the_service_port_not_the_container():
     run = run_program({**DEV_CONFIG, "python-shop:backendPort": "9000"})
     service = run.one("kubernetes:core/v1:Service", "python-shop-backend-service").inputs
     assert service["spec"]["ports"] == [{"name": "http", "port": 9000, "targetPort": "http", "protocol": "TCP"}]
-    (container,) = run.one("kubernetes:apps/v1:Deployment", "python-shop-backend").inputs["spec"]["template"]["spec"]["containers"]
+    backend = run.one("kubernetes:apps/v1:Deployment", "python-shop-backend")
+    (container,) = backend.inputs["spec"]["template"]["spec"]["containers"]
     assert container["ports"][0]["containerPort"] == 8080
 
 

@@ -76,7 +76,8 @@ def fuzz_target(tmp_path_factory):
             yield stub, frontend
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=300, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(body=bodies)
 def test_any_backend_answer_gets_a_clean_page(fuzz_target, body):
     stub, frontend = fuzz_target

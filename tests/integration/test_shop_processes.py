@@ -4,7 +4,6 @@ import time
 
 import requests
 
-
 from tests.support.net import free_port, wait_until
 from tools.procfile import WebProcess
 

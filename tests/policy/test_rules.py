@@ -43,7 +43,8 @@ def test_the_shops_own_objects_pass_every_policy(policies, objects):
         (lambda c, pod: c["securityContext"].pop("allowPrivilegeEscalation"), "allowPrivilegeEscalation: false"),
         (lambda c, pod: c["securityContext"].update(privileged=True), "allowPrivilegeEscalation: false"),
         (lambda c, pod: c["securityContext"]["capabilities"].update(drop=["NET_RAW"]), "capabilities.drop: [ALL]"),
-        (lambda c, pod: (c["securityContext"].pop("runAsNonRoot"), pod["securityContext"].pop("runAsNonRoot")), "runAsNonRoot: true"),
+        (lambda c, pod: (c["securityContext"].pop("runAsNonRoot"), pod["securityContext"].pop("runAsNonRoot")),
+         "runAsNonRoot: true"),
         (lambda c, pod: c["securityContext"].update(runAsUser=0), "runAsNonRoot: true"),
     ],
     ids=["escalation", "privileged", "capabilities", "root", "uid-0"],
@@ -75,7 +76,11 @@ def test_limits_and_probes(policies, objects, change, phrase):
 
 @pytest.mark.parametrize(
     ("image", "phrase"),
-    [("python-shop-backend:latest", "is tagged :latest"), ("python-shop-backend", "has no tag"), ("registry:5000/shop", "has no tag")],
+    [
+        ("python-shop-backend:latest", "is tagged :latest"),
+        ("python-shop-backend", "has no tag"),
+        ("registry:5000/shop", "has no tag"),
+    ],
 )
 def test_images_need_an_explicit_tag(policies, objects, image, phrase):
     backend_container(objects)["image"] = image
@@ -85,7 +90,8 @@ def test_images_need_an_explicit_tag(policies, objects, image, phrase):
 
 def test_image_digests_and_registry_ports_are_fine(policies, objects):
     backend_container(objects)["image"] = "registry:5000/shop/backend@sha256:" + "a" * 64
-    find(objects, DEPLOYMENT, "python-shop-frontend")["spec"]["template"]["spec"]["containers"][0]["image"] = "registry:5000/shop/frontend:1.2"
+    frontend = find(objects, DEPLOYMENT, "python-shop-frontend")
+    frontend["spec"]["template"]["spec"]["containers"][0]["image"] = "registry:5000/shop/frontend:1.2"
     assert violations_of(policies["images-explicit-tag"], objects) == []
 
 
@@ -102,7 +108,8 @@ def test_every_deployment_needs_a_network_policy(policies, objects):
     policy = policies["deployments-covered-by-network-policy"]
     without_backend_rule = [
         (t, p) for t, p in objects
-        if not (t == NETWORK_POLICY and p["metadata"]["name"] in ("python-shop-default-deny-ingress", "python-shop-backend-from-frontend"))
+        if not (t == NETWORK_POLICY
+                and p["metadata"]["name"] in ("python-shop-default-deny-ingress", "python-shop-backend-from-frontend"))
     ]
     (message,) = violations_of(policy, without_backend_rule)
     assert message.startswith("Deployment python-shop/python-shop-backend is not selected by any NetworkPolicy")
@@ -111,5 +118,8 @@ def test_every_deployment_needs_a_network_policy(policies, objects):
 
 
 def test_a_policy_in_another_namespace_does_not_count(policies, objects):
-    moved = [(t, {**p, "metadata": {**p["metadata"], "namespace": "elsewhere"}}) if t == NETWORK_POLICY else (t, p) for t, p in objects]
+    moved = [
+        (t, {**p, "metadata": {**p["metadata"], "namespace": "elsewhere"}}) if t == NETWORK_POLICY else (t, p)
+        for t, p in objects
+    ]
     assert len(violations_of(policies["deployments-covered-by-network-policy"], moved)) == 2

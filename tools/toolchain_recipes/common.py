@@ -17,8 +17,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 
 class ToolchainError(RuntimeError):
@@ -145,12 +145,12 @@ class Component:
     name: str
     version: str
     binaries: tuple[str, ...]
-    build: Callable[["Component", Path, Path], None]  # (component, workdir, outbin)
+    build: Callable[[Component, Path, Path], None]  # (component, workdir, outbin)
     # Anything else that changes the result (ldflags, patches): part of the cache key.
     recipe: dict = dataclasses.field(default_factory=dict)
     # Optional: a directory already on this machine holding matching binaries
     # (e.g. a `pulumi` of the same version on PATH); used instead of building.
-    find_existing: Callable[["Component"], Path | None] | None = None
+    find_existing: Callable[[Component], Path | None] | None = None
 
     @property
     def key(self) -> str:

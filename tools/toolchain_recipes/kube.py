@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from toolchain_recipes import common
 from toolchain_recipes.common import Component
@@ -106,7 +106,9 @@ def kubernetes_wrapper(workdir: Path) -> str:
         if len(entry) >= 3 and entry[-2] == "=>" and entry[-1].startswith("./staging/")
     }
     if "k8s.io/client-go" not in staging:
-        raise common.ToolchainError(f"{KUBERNETES_MODULE} {KUBERNETES_VERSION}: go.mod no longer replaces staging modules as expected")
+        raise common.ToolchainError(
+            f"{KUBERNETES_MODULE} {KUBERNETES_VERSION}: go.mod no longer replaces staging modules as expected"
+        )
     requires = {entry[0]: entry[1] for entry in gomod["require"]}
     requires.update({mod: KUBERNETES_STAGING_VERSION for mod in staging if mod in requires})
     requires[KUBERNETES_MODULE] = KUBERNETES_VERSION
