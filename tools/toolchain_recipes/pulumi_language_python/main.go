@@ -408,7 +408,8 @@ func (h *pythonHost) InstallDependencies(
 		return err
 	}
 	var stdout, stderr io.Writer = streamWriter{send: server.Send}, streamWriter{send: server.Send, stderr: true}
-	dir := req.GetInfo().GetProgramDirectory()
+	// As upstream's host does: requirements.txt next to Pulumi.yaml (the root), not beside the program.
+	dir := req.GetInfo().GetRootDirectory()
 	if dir == "" {
 		dir = req.GetDirectory()
 	}
