@@ -45,6 +45,7 @@ NODE = "python-shop-node"
 POD_SUBNET = "10.244.0.0/24"
 GATEWAY = "10.244.0.1"  # the bridge's address: pods' gateway and their DNS server
 BRIDGE = "pshop0"
+CNI_NETWORK = "python-shop"  # the bridge plugin names its NAT rules after it
 SANDBOX_IMAGE = "registry.k8s.io/pause:3.10.2"
 NEEDED = ("kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "ctr", "coredns", "pause")
 # From the host, whoever installed them (python3 -m tools.system_packages node adds what is missing).
@@ -129,7 +130,7 @@ state = "{d / 'containerd' / 'state'}"
 """)
     (d / "cni" / "net.d" / "10-python-shop.conflist").write_text(json.dumps({
         "cniVersion": "1.0.0",
-        "name": "python-shop",
+        "name": CNI_NETWORK,
         "plugins": [
             {
                 "type": "bridge", "bridge": BRIDGE, "isGateway": True, "ipMasq": True, "hairpinMode": True,
@@ -358,6 +359,7 @@ def stop_node() -> list[str]:
     if Path(tool("kube-proxy")).exists():
         subprocess.run([tool("kube-proxy"), "--cleanup"], capture_output=True)  # its iptables chains
     remove_kube_chains()  # the kubelet's own (KUBE-FIREWALL, canaries), which --cleanup leaves
+    remove_cni_chains()  # of pods whose sandbox the kubelet had not torn down when it stopped
     unmount_under(d)
     teardown_network()
     owner_file().unlink(missing_ok=True)
@@ -396,6 +398,23 @@ def remove_kube_chains() -> None:
             subprocess.run([cmd, "-t", table, "-F", chain], capture_output=True)
         for table, chain in chains:
             subprocess.run([cmd, "-t", table, "-X", chain], capture_output=True)
+
+
+def remove_cni_chains() -> None:
+    """Delete the bridge plugin's NAT rules and CNI-* chains of our network's pods.
+
+    The kubelet runs the CNI DEL that removes them when it tears a pod's sandbox down,
+    asynchronously after the pod is deleted; a node stopped before then (a namespace
+    just destroyed, or pods still deployed) would leave them. Ours carry the network's
+    name in their comment."""
+    rules = sh("iptables-save", "-t", "nat", check=False).stdout.splitlines()
+    ours = [line for line in rules if line.startswith("-A POSTROUTING") and f'name: \\"{CNI_NETWORK}\\"' in line]
+    chains = {shlex.split(line)[-1] for line in ours}
+    for line in ours:
+        subprocess.run(["iptables", "-t", "nat", "-D", *shlex.split(line)[1:]], capture_output=True)
+    for chain in sorted(chains):
+        subprocess.run(["iptables", "-t", "nat", "-F", chain], capture_output=True)
+        subprocess.run(["iptables", "-t", "nat", "-X", chain], capture_output=True)
 
 
 def kill_shims() -> None:
