@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 
 import pytest
@@ -21,10 +20,8 @@ from tests.e2e.conftest import TEST_CLUSTER, cluster_cli, deployed_stack
 from tests.support.kube import Kube
 from tests.support.load import Load
 from tests.support.net import wait_until
+from tools import realcluster
 from tools.engine import ROOT, changed
-
-sys.path.insert(0, str(ROOT / "tools"))
-import realcluster  # noqa: E402
 
 pytestmark = pytest.mark.pods
 
