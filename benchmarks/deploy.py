@@ -29,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from infra import app_images  # noqa: E402
 from tools.engine import ROOT, Stack, bin_dir, changed  # noqa: E402
 
 CLUSTER = "python-shop-bench"
@@ -68,9 +69,9 @@ def original_manifest(real: bool, directory: Path) -> Path:
         return ORIGINAL
     text = ORIGINAL.read_text()
     for app in ("backend", "frontend"):
-        text = text.replace(f"brianmmcclain/python-shop-{app}:latest", f"python-shop-{app}:0.1.0")
+        text = text.replace(f"brianmmcclain/python-shop-{app}:latest", app_images.reference(app))
     path = directory / "original-our-images.yaml"
-    path.write_text(text.replace("imagePullPolicy: Always", "imagePullPolicy: IfNotPresent"))
+    path.write_text(text.replace("imagePullPolicy: Always", "imagePullPolicy: Never"))
     return path
 
 

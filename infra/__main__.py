@@ -1,6 +1,7 @@
 """The python-shop deployment: the table of contents.
 
-Read the settings, build the backend, build the frontend's config from the
+Read the settings, build the backend (its image named after its source
+unless the stack names one), build the frontend's config from the
 backend's Service, build the frontend, export what users need.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import pulumi
 
+import app_images
 from cluster import kubernetes_provider, shop_namespace
 from frontend_config import FrontendConfig
 from network_policies import isolate
@@ -24,7 +26,8 @@ def deploy(settings: Settings) -> None:
         "python-shop-backend",
         component="backend",
         namespace=namespace,
-        image=settings.backend_image,
+        image=settings.backend_image or app_images.reference("backend"),
+        image_from_source=settings.backend_image is None,
         replicas=settings.backend_replicas,
         resources=settings.resources,
         service_port=settings.backend_port,
@@ -43,7 +46,8 @@ def deploy(settings: Settings) -> None:
         "python-shop-frontend",
         component="frontend",
         namespace=namespace,
-        image=settings.frontend_image,
+        image=settings.frontend_image or app_images.reference("frontend"),
+        image_from_source=settings.frontend_image is None,
         replicas=settings.frontend_replicas,
         resources=settings.resources,
         service_type=settings.frontend_service_type,

@@ -44,8 +44,8 @@ class ContainerResources:
 class Settings:
     namespace: str
     create_namespace: bool
-    backend_image: str
-    frontend_image: str
+    backend_image: str | None  # None: the image built from backend/ (app_images)
+    frontend_image: str | None  # None: the image built from frontend/
     backend_replicas: int
     frontend_replicas: int
     backend_port: int
@@ -120,10 +120,12 @@ KEYS = (
         "a DNS label: lowercase letters, digits and '-', at most 63 characters"),
     Key("createNamespace", "create_namespace", True, _boolean,
         "true (the stack creates the namespace) or false (it exists already, e.g. default)"),
-    Key("backendImage", "backend_image", "python-shop-backend:0.1.0", _image,
-        "an image reference with an explicit tag other than 'latest' (or a @sha256 digest), e.g. python-shop-backend:0.1.0"),
-    Key("frontendImage", "frontend_image", "python-shop-frontend:0.1.0", _image,
-        "an image reference with an explicit tag other than 'latest' (or a @sha256 digest), e.g. python-shop-frontend:0.1.0"),
+    Key("backendImage", "backend_image", None, _image,
+        "an image reference with an explicit tag other than 'latest' (or a @sha256 digest), "
+        "e.g. registry.example.com/shop/python-shop-backend:1.4.2; unset, the image built from backend/"),
+    Key("frontendImage", "frontend_image", None, _image,
+        "an image reference with an explicit tag other than 'latest' (or a @sha256 digest), "
+        "e.g. registry.example.com/shop/python-shop-frontend:1.4.2; unset, the image built from frontend/"),
     Key("backendReplicas", "backend_replicas", 1, _integer(1, MAX_REPLICAS), f"an integer from 1 to {MAX_REPLICAS}"),
     Key("frontendReplicas", "frontend_replicas", 1, _integer(1, MAX_REPLICAS), f"an integer from 1 to {MAX_REPLICAS}"),
     Key("backendPort", "backend_port", 8080, _integer(1, 65535), "a port number from 1 to 65535"),

@@ -20,6 +20,7 @@ from stack_settings import ContainerResources
 CONTAINER_PORT = 8080
 PART_OF = "python-shop"
 PRE_STOP_SECONDS = 5
+STARTUP_SECONDS = 30  # the startup probe's budget: 1 s period x 30 failures
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class WebService(pulumi.ComponentResource):
         component: str,
         namespace: pulumi.Input[str],
         image: str,
+        image_from_source: bool = False,
         replicas: int,
         resources: ContainerResources,
         service_port: int = CONTAINER_PORT,
@@ -57,6 +59,15 @@ class WebService(pulumi.ComponentResource):
         env: dict[str, str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
+        """
+        image: the container image, with a tag or digest.
+        image_from_source: True when `image` is built from this repository into the cluster's
+            own image store (`make up`, infra/app_images.py) rather than pushed to a registry.
+            Such an image is never pulled (imagePullPolicy Never: no registry has it, and a
+            same-named image elsewhere must not be run instead), and a rollout that cannot
+            start fails after (STARTUP_SECONDS + 10 s) per replica (the pods come up one
+            at a time) instead of the provider's 10 minutes, naming the missing image.
+        """
         super().__init__("python-shop:index:WebService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -84,9 +95,12 @@ class WebService(pulumi.ComponentResource):
             volumes.append({"name": config_mount.volume_name, "configMap": {"name": config_mount.config_map_name}})
             mounts.append({"name": config_mount.volume_name, "mountPath": config_mount.mount_path, "readOnly": True})
 
+        metadata: dict = {"name": name, "namespace": namespace, "labels": labels}
+        if image_from_source:
+            metadata["annotations"] = {"pulumi.com/timeoutSeconds": str((STARTUP_SECONDS + 10) * replicas)}
         self.deployment = k8s.apps.v1.Deployment(
             name,
-            metadata={"name": name, "namespace": namespace, "labels": labels},
+            metadata=metadata,
             spec={
                 "replicas": replicas,
                 "selector": {"matchLabels": selector},
@@ -108,7 +122,7 @@ class WebService(pulumi.ComponentResource):
                             {
                                 "name": name,
                                 "image": image,
-                                "imagePullPolicy": "IfNotPresent",
+                                "imagePullPolicy": "Never" if image_from_source else "IfNotPresent",
                                 "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
                                 "env": [{"name": "PORT", "value": str(CONTAINER_PORT)}]
                                 + [{"name": k, "value": v} for k, v in sorted((env or {}).items())],
@@ -138,7 +152,15 @@ class WebService(pulumi.ComponentResource):
 
         self.service = k8s.core.v1.Service(
             f"{name}-service",
-            metadata={"name": f"{name}-service", "namespace": namespace, "labels": service_labels},
+            metadata={
+                "name": f"{name}-service",
+                "namespace": namespace,
+                "labels": service_labels,
+                # Not awaited: its endpoints are the Deployment's ready pods, which the
+                # Deployment's own await proves; waiting here (~10 s while endpoints
+                # settle) would also hold back everything wired to this Service's outputs.
+                "annotations": {"pulumi.com/skipAwait": "true"},
+            },
             spec={
                 "type": service_type,
                 "selector": selector,

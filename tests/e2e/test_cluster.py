@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from infra import app_images
 from tests.e2e.conftest import deployed_stack
 from tests.support.kube import Kube
 from tests.support.net import wait_until
@@ -233,7 +234,7 @@ def test_a_cluster_running_the_original_is_taken_over_without_deleting_anything(
 
     assert object_uids(kube, namespace) == before  # the same objects, adopted
     assert backend_uri(kube, namespace) == f"http://{BACKEND_SERVICE}.{namespace}.svc:8080"
-    for deployment, image in ((BACKEND, "python-shop-backend:0.1.0"), (FRONTEND, "python-shop-frontend:0.1.0")):
+    for deployment, image in ((BACKEND, app_images.reference("backend")), (FRONTEND, app_images.reference("frontend"))):
         spec = kube.get("deployment", deployment, namespace)["spec"]["template"]["spec"]
         assert [c["image"] for c in spec["containers"]] == [image]  # one container, ours
         assert available(kube, deployment, namespace)

@@ -4,7 +4,9 @@
 Pulumi.embedded.yaml, its salt, its context), deploys, and ends with the shop's URL; the
 page there lists the five items; while it runs, a second real node is refused at once,
 naming what is in the way; `make preview` shows no changes and runs the policy pack
-against the live cluster; `make down` leaves no object, process, bridge or iptables rule.
+against the live cluster; an edit to either app, then `make up`, and the page shows it,
+with no failed request on the way; a `make up` with nothing changed builds and changes
+nothing; `make down` leaves no object, process, bridge or iptables rule.
 The verbs run in a copy of the repository, with their state in a backend of the test's own.
 """
 
@@ -18,13 +20,15 @@ import time
 import pytest
 import requests
 
-from tests.support.repo import copy_repo
+from tests.support.load import Load
 from tools.engine import ROOT
 from tools.realcluster import alive, leftovers, node_dir
+from tools.repo import copy_repo
 
 pytestmark = pytest.mark.pods
 
 ITEMS = ["Apple", "Banana", "Orange", "Potato", "Onion"]
+PRINTED: dict[str, str] = {}  # the URL the first `make up` printed
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +64,7 @@ def test_make_up_ends_with_the_url_of_the_page_listing_the_five_items(machine):
     assert "no kube context 'minikube' answers and minikube is not installed" in up.stderr
     last = up.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"The shop: http://127\.0\.0\.1:\d+/", last), last
+    PRINTED["url"] = last.removeprefix("The shop: ")
     page = requests.get(last.removeprefix("The shop: "), timeout=10)
     assert page.status_code == 200
     positions = [page.text.index(f"<td>{name}</td>") for name in ITEMS]
@@ -88,6 +93,72 @@ def test_make_preview_shows_no_changes_and_runs_the_policy_pack(machine):
     assert "14 unchanged" in said
     for change in ("to create", "to update", "to delete", "to replace"):
         assert change not in said
+
+
+def shop_url(machine) -> str:
+    if "url" not in PRINTED:  # this test alone: `make up` again (idempotent) prints it last
+        up = make(machine, "up")
+        assert up.returncode == 0, (up.stdout + up.stderr)[-6000:]
+        PRINTED["url"] = up.stdout.strip().splitlines()[-1].removeprefix("The shop: ")
+    return PRINTED["url"]
+
+
+def make_up_under_load(machine, url: str) -> tuple[subprocess.CompletedProcess, Load]:
+    # Four clients for as long as `make up` takes (bounded by its own 900 s timeout).
+    with Load(url, duration=900, concurrency=4, timeout=10) as load:
+        up = make(machine, "up")
+        load.stop()
+    return up, load
+
+
+def served(url: str, text: str) -> bool:
+    """Poll the page until it shows `text`: once the rollout is done, kube-proxy takes up to a
+    second to send new connections to the new pod only (10 s is generous)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if text in requests.get(url, timeout=10).text:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_template_edit_reaches_the_page_through_make_up_with_no_failed_request(machine):
+    repo, _ = machine
+    url = shop_url(machine)
+    template = repo / "frontend/shop_frontend/templates/base.html"
+    template.write_text(template.read_text().replace("<h1>Python Shop</h1>", "<h1>Python Shop, edited</h1>"))
+    up, load = make_up_under_load(machine, url)
+    assert up.returncode == 0, (up.stdout + up.stderr)[-6000:]
+    assert "1 updated" in up.stdout  # the frontend Deployment, nothing else
+    assert served(url, "<h1>Python Shop, edited</h1>")
+    failed = [o for o in load.snapshot() if o.status != 200]
+    assert load.count(lambda o: True) > 20
+    assert failed == [], failed[:3]
+
+
+def test_a_new_inventory_item_reaches_the_page_through_make_up_with_no_failed_request(machine):
+    repo, _ = machine
+    url = shop_url(machine)
+    inventory = repo / "backend/shop_backend/inventory.py"
+    text = inventory.read_text()
+    last = '    {"id": 5, "name": "Onion", "price": 0.60, "count": 12},\n'
+    assert last in text
+    inventory.write_text(text.replace(last, last + '    {"id": 6, "name": "Leek", "price": 0.90, "count": 7},\n'))
+    up, load = make_up_under_load(machine, url)
+    assert up.returncode == 0, (up.stdout + up.stderr)[-6000:]
+    assert served(url, "<td>Leek</td>")
+    failed = [o for o in load.snapshot() if o.status != 200]
+    assert failed == [], failed[:3]
+
+
+def test_make_up_with_nothing_changed_builds_nothing_and_changes_nothing(machine):
+    up = make(machine, "up")
+    assert up.returncode == 0, (up.stdout + up.stderr)[-6000:]
+    assert "14 unchanged" in up.stdout
+    for change in ("created", "updated", "deleted", "replaced"):
+        assert f" {change} " not in up.stdout.split("Resources:")[-1]
+    assert "loaded into the node" not in up.stderr
+    assert "built from" not in up.stderr
 
 
 def test_make_down_leaves_nothing_behind(machine):

@@ -16,12 +16,14 @@ import time
 import pytest
 import requests
 
+from infra import app_images
 from tests.e2e.conftest import TEST_CLUSTER, cluster_cli, deployed_stack
 from tests.support.kube import Kube
 from tests.support.load import Load
 from tests.support.net import wait_until
 from tools import realcluster
 from tools.engine import ROOT, changed
+from tools.repo import copy_repo
 
 pytestmark = pytest.mark.pods
 
@@ -54,7 +56,8 @@ def test_pods_run_our_containers_as_non_root_under_restricted(real_cluster, shop
         assert len(pods) == 1, f"{app}: {len(pods)} running pods"
         status = pods[0]["status"]["containerStatuses"][0]
         assert status["ready"] and "running" in status["state"], status
-        assert status["image"].endswith(f"{app}:0.1.0")
+        # The spec's reference: status.image names whichever tag of the same image ID the node saw first.
+        assert pods[0]["spec"]["containers"][0]["image"] == app_images.reference(app.removeprefix("python-shop-"))
         # The process really runs as the image's numeric user, not root.
         ids = kube.run("exec", "--namespace", NAMESPACE, pods[0]["metadata"]["name"], "--", "id").stdout
         assert ids.startswith("uid=10001 gid=10001"), ids
@@ -144,10 +147,33 @@ def test_a_hand_edit_of_config_cfg_is_drift_that_up_refresh_undoes(real_cluster,
     assert requests.get(page_url(kube), timeout=10).status_code == 200
 
 
+def test_a_plain_pulumi_up_whose_image_was_never_built_fails_within_60_s_naming_it(real_cluster, shop_stack,
+                                                                                  tmp_path):
+    kube = real_cluster.kube
+    repo = copy_repo(tmp_path / "repo")
+    template = repo / "frontend/shop_frontend/templates/index.html"
+    template.write_text(template.read_text() + "\n{# edited, never built #}\n")
+    missing = app_images.reference("frontend", repo)
+    started = time.monotonic()
+    up = shop_stack.cli("up", "--yes", "--skip-preview", cwd=repo, check=False)
+    elapsed = time.monotonic() - started
+    assert up.returncode != 0
+    said = up.stdout + up.stderr
+    assert f'Container image "{missing}" is not present with pull policy of Never' in said, said[-3000:]
+    # Not the provider's 10 minutes: the source image's rollout deadline is 40 s for one replica.
+    assert elapsed < 60, f"took {elapsed:.0f}s"
+    # The old pod never stopped serving (maxUnavailable 0), and an up of the built source recovers.
+    assert requests.get(page_url(kube), timeout=10).status_code == 200
+    shop_stack.up()
+    assert [p["spec"]["containers"][0]["image"] for p in running_pods(kube, FRONTEND)] == [
+        app_images.reference("frontend")]
+
+
 def test_a_new_backend_tag_rolls_out_under_load_with_no_failed_request(real_cluster, shop_stack):
     kube = real_cluster.kube
     images = str(ROOT / "tools" / "images")
-    subprocess.run([images, "tag", "python-shop-backend:0.1.0", "python-shop-backend:0.1.1"], check=True)
+    built = app_images.reference("backend")
+    subprocess.run([images, "tag", built, "python-shop-backend:0.1.1"], check=True)
     archive = shop_stack.state.parent / "backend-0.1.1.tar"
     with open(archive, "wb") as out:
         subprocess.run([images, "save", "python-shop-backend:0.1.1"], stdout=out, check=True)

@@ -28,8 +28,8 @@ import pytest
 import yaml
 
 from tests.support.net import free_port, wait_until
-from tests.support.repo import copy_repo
 from tools.engine import bin_dir
+from tools.repo import copy_repo
 
 pytestmark = pytest.mark.cluster
 

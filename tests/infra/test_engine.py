@@ -102,7 +102,7 @@ def test_new_backend_image_tag_updates_only_the_backend_deployment(rendered):
     try:
         assert changed(stack.steps()) == {"python-shop-backend": "update"}
     finally:
-        stack.write_config(backendImage="python-shop-backend:0.1.0")
+        stack.write_config(backendImage=None)
 
 
 def test_a_bad_setting_fails_the_preview_with_the_settings_message(rendered):

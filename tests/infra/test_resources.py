@@ -1,12 +1,23 @@
 """What the program declares, under the dev stack's config and a production-like one."""
 
-from tests.infra.conftest import DEV_CONFIG, PROVIDER_TYPE, run_program
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.infra.conftest import DEV_CONFIG, PRODUCTION_LIKE_CONFIG, PROVIDER_TYPE, ROOT, run_program
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+
+@pytest.fixture(scope="module")
+def production_run():
+    return run_program(PRODUCTION_LIKE_CONFIG, stack="production-like")
 
 
 def setting(run, key, default):
@@ -109,13 +120,48 @@ def test_backend_has_no_config_mount(stack_run):
     assert [v["name"] for v in spec["volumes"]] == ["tmp"]
 
 
-def test_images_and_replicas_come_from_config(stack_run):
+def test_configured_images_are_pulled_with_the_providers_await(production_run):
+    expected = {
+        "backend": "registry.example.com:5000/shop/python-shop-backend:1.4.2",
+        "frontend": "registry.example.com:5000/shop/python-shop-frontend@sha256:" + "ab" * 32,
+    }
+    for app, image in expected.items():
+        deployment = production_run.one(DEPLOYMENT, f"python-shop-{app}").inputs
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == image
+        assert container["imagePullPolicy"] == "IfNotPresent"
+        assert "annotations" not in deployment["metadata"]  # a registry pull may take long: the provider's 10 min
+
+
+def test_without_configured_images_the_ones_built_from_source_run_and_are_never_pulled(dev_run):
+    for app in ("backend", "frontend"):
+        deployment = dev_run.one(DEPLOYMENT, f"python-shop-{app}").inputs
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert re.fullmatch(rf"python-shop-{app}:[0-9a-f]{{16}}", container["image"]), container["image"]
+        assert container["image"] == subprocess.run(
+            [sys.executable, str(ROOT / "infra" / "app_images.py"), app], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        # Only the node's own store has it: a same-named image of a registry must never run instead.
+        assert container["imagePullPolicy"] == "Never"
+        # One replica: a missing image fails the rollout after 40 s, not the provider's 10 minutes.
+        assert deployment["metadata"]["annotations"] == {"pulumi.com/timeoutSeconds": "40"}
+
+
+def test_the_rollout_deadline_of_a_source_image_grows_with_the_replicas():
+    run = run_program({**DEV_CONFIG, "python-shop:backendReplicas": "3"})
+    backend = run.one(DEPLOYMENT, "python-shop-backend").inputs
+    assert backend["metadata"]["annotations"] == {"pulumi.com/timeoutSeconds": "120"}
+
+
+def test_replicas_come_from_config(stack_run):
     for app in ("backend", "frontend"):
         deployment = stack_run.one(DEPLOYMENT, f"python-shop-{app}").inputs
-        (container,) = deployment["spec"]["template"]["spec"]["containers"]
-        assert container["image"] == setting(stack_run, f"{app}Image", f"python-shop-{app}:0.1.0")
-        assert container["imagePullPolicy"] == "IfNotPresent"
         assert deployment["spec"]["replicas"] == int(setting(stack_run, f"{app}Replicas", "1"))
+
+
+def test_services_are_not_awaited_their_deployments_are(stack_run):
+    for name in ("python-shop-backend-service", "python-shop-frontend-service"):
+        assert stack_run.one(SERVICE, name).inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
 
 
 def test_pods_are_fit_for_production(stack_run):

@@ -181,3 +181,64 @@ def test_an_unknown_verb_prints_the_usage(deploy, capsys):
     assert deploy.main(["deploy-everything"]) == 2
     assert deploy.main(["destroy"]) == 2  # `make down` is the one removal verb
     assert "tools/deploy up" in capsys.readouterr().err
+
+
+# --- images: what `make up` builds, and where ------------------------------------------------
+
+@pytest.fixture
+def fake_minikube(tmp_path, monkeypatch):
+    """A `minikube` on PATH that logs its arguments and lists the images in `images`."""
+    log, images = tmp_path / "calls", tmp_path / "images"
+    images.write_text("")
+    script = tmp_path / "bin" / "minikube"
+    script.parent.mkdir()
+    script.write_text(f'#!/bin/sh\necho "$@" >> {log}\n[ "$3 $4" = "image ls" ] && cat {images}\nexit 0\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin:/bin")
+    return log, images
+
+
+def test_up_builds_in_minikube_only_the_image_it_lacks(deploy, fake_minikube):
+    log, images = fake_minikube
+    backend, frontend = (subprocess.run(["python3", str(ROOT / "infra/app_images.py"), app], capture_output=True,
+                                        text=True, check=True).stdout.strip() for app in ("backend", "frontend"))
+    images.write_text(f"registry.k8s.io/pause:3.10\ndocker.io/library/{backend}\n")
+    deploy.ensure_images("dev")
+    builds = [line for line in log.read_text().splitlines() if " build " in line]
+    assert builds == [f"--profile minikube image build -t {frontend} {ROOT}/frontend"]
+
+
+def test_up_builds_nothing_when_minikube_has_both_images(deploy, fake_minikube):
+    log, images = fake_minikube
+    images.write_text("".join(f"docker.io/library/{deploy.app_images.reference(a)}\n" for a in ("backend", "frontend")))
+    deploy.ensure_images("dev")
+    assert [line for line in log.read_text().splitlines() if " build " in line] == []
+
+
+def test_images_the_stack_names_are_never_built(deploy, fake_minikube, monkeypatch):
+    log, _ = fake_minikube
+    monkeypatch.setattr(deploy, "stack_config", lambda stack: {
+        "kubernetes:context": "minikube",
+        "python-shop:backendImage": "registry.example.com/shop/python-shop-backend:1.4.2",
+        "python-shop:frontendImage": "registry.example.com/shop/python-shop-frontend:1.4.2",
+    })
+    deploy.ensure_images("dev")
+    assert not log.exists() or " build " not in log.read_text()
+
+
+def test_the_embedded_node_gets_its_images_from_tools_cluster_and_simulated_pods_none(deploy, monkeypatch):
+    calls = []
+    monkeypatch.setattr(deploy, "cluster", lambda *args, capture=False: calls.append(args) or
+                        subprocess.CompletedProcess(args, 0, stdout=""))
+    deploy.ensure_images("embedded")
+    deploy.ensure_images("simulated")
+    assert calls == [("images", "--real")]
+
+
+def test_another_cluster_is_told_how_to_supply_the_images(deploy, monkeypatch, capsys):
+    monkeypatch.setattr(deploy, "stack_config", lambda stack: {"kubernetes:context": "production"})
+    monkeypatch.setattr(deploy, "minikube_installed", lambda: False)
+    deploy.ensure_images("prod")
+    said = capsys.readouterr().err
+    assert "kube context 'production' is neither minikube (no minikube is installed) nor the embedded cluster" in said
+    assert "set python-shop:backendImage / python-shop:frontendImage" in said

@@ -1,0 +1,157 @@
+"""Edit-loop benchmark: edit, `make up`, see it, on the embedded real node, against the same by hand.
+
+    .venv/bin/python benchmarks/edit_loop.py [--rounds N]
+
+Runs the README's verbs in a copy of the repository (the edits stay there), as the main
+job does on a machine with no kube context and no minikube, state in a backend of its own.
+Needs this machine's one real node free (it says so at once otherwise). Measures, side by side:
+  - `make up` with nothing changed;
+  - a one-line template edit, then `make up`, until the page shows it (image build included);
+  - the same edit by hand: `docker build` + `docker save | ctr import` + `kubectl set image`
+    + `kubectl rollout status`, until the page shows it;
+with four clients loading the page throughout each edit, counting failed requests.
+Prints medians and ratios; writes artifacts/bench/edit-loop.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.load import Load  # noqa: E402
+from tools import realcluster  # noqa: E402
+from tools.engine import ROOT, bin_dir  # noqa: E402
+from tools.repo import copy_repo  # noqa: E402
+
+OUT = ROOT / "artifacts" / "bench"
+NAMESPACE = "python-shop"
+TEMPLATE = "frontend/shop_frontend/templates/base.html"
+SHOWN_DEADLINE = 120  # seconds for an edit to reach the page before the round counts as failed
+
+
+def machine(tmp: Path) -> dict[str, str]:
+    """The main job's machine: no kube context, no minikube, state in a backend of our own."""
+    (tmp / "state").mkdir()
+    path = [d for d in os.environ["PATH"].split(os.pathsep) if d and not os.path.exists(os.path.join(d, "minikube"))]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "PYTHON_SHOP_CLUSTER"))}
+    env.update(PATH=os.pathsep.join(path), KUBECONFIG=str(tmp / "no-kubeconfig"),
+               PULUMI_BACKEND_URL=f"file://{tmp / 'state'}")
+    return env
+
+
+def make(repo: Path, env: dict[str, str], verb: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["make", "--no-print-directory", verb], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=900, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise SystemExit(f"make {verb} failed:\n{(proc.stdout + proc.stderr)[-4000:]}")
+    return proc
+
+
+def edit(repo: Path, marker: str) -> None:
+    template = repo / TEMPLATE
+    lines = [line for line in template.read_text().splitlines() if "edit-loop" not in line]
+    at = next(i for i, line in enumerate(lines) if "<h1>" in line)
+    lines.insert(at + 1, f"    <p class=\"edit-loop\">{marker}</p>")
+    template.write_text("\n".join(lines) + "\n")
+
+
+def shown(url: str, marker: str, started: float) -> float:
+    """Seconds from `started` until a fresh request to the page shows `marker`."""
+    import requests
+
+    deadline = time.perf_counter() + SHOWN_DEADLINE
+    while time.perf_counter() < deadline:
+        if marker in requests.get(url, timeout=10).text:
+            return time.perf_counter() - started
+        time.sleep(0.05)
+    raise SystemExit(f"the edit {marker!r} did not reach {url} within {SHOWN_DEADLINE} s")
+
+
+def by_hand(repo: Path, kubeconfig: str, image: str) -> None:
+    """What a user would type without `make up`: build, load into the node, set the image, wait."""
+    docker = {**os.environ, "DOCKER_HOST": f"unix://{realcluster.common.cache_root() / 'images/docker/docker.sock'}"}
+    subprocess.run(["docker", "build", "--quiet", "--network", "host", "--tag", image, str(repo / "frontend")],
+                   env=docker, check=True, stdout=subprocess.DEVNULL)
+    save = subprocess.Popen(["docker", "save", image], env=docker, stdout=subprocess.PIPE)
+    realcluster.ctr("images", "import", "--no-unpack", "-", stdin=save.stdout)
+    if save.wait() != 0:
+        raise SystemExit(f"docker save {image} failed")
+    kubectl = [str(bin_dir() / "kubectl"), "--kubeconfig", kubeconfig, "--namespace", NAMESPACE]
+    subprocess.run([*kubectl, "set", "image", "deployment/python-shop-frontend", f"python-shop-frontend={image}"],
+                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([*kubectl, "rollout", "status", "deployment/python-shop-frontend", "--timeout=300s"],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    realcluster.check_free(realcluster.common.cache_root() / "kwok/clusters/python-shop-real/python-shop-real.kubeconfig")
+    times: dict[str, list[float]] = {"make up, nothing changed": [], "edit -> make up -> page": [],
+                                     "edit -> by hand -> page": []}
+    failed: dict[str, int] = {"edit -> make up -> page": 0, "edit -> by hand -> page": 0}
+    requests_seen: dict[str, int] = {"edit -> make up -> page": 0, "edit -> by hand -> page": 0}
+    with tempfile.TemporaryDirectory(prefix="edit-loop-") as tmp:
+        env = machine(Path(tmp))
+        repo = copy_repo(Path(tmp) / "repo")
+        try:
+            url = make(repo, env, "up").stdout.strip().splitlines()[-1].removeprefix("The shop: ")
+            kubeconfig = str(realcluster.common.cache_root()
+                             / "kwok/clusters/python-shop-real/python-shop-real.kubeconfig")
+            for round_ in range(args.rounds):
+                started = time.perf_counter()
+                make(repo, env, "up")
+                times["make up, nothing changed"].append(time.perf_counter() - started)
+
+                marker = f"make-up-{round_}-{time.time_ns()}"
+                edit(repo, marker)
+                with Load(url, duration=900, concurrency=4, timeout=10) as load:
+                    started = time.perf_counter()
+                    make(repo, env, "up")
+                    times["edit -> make up -> page"].append(shown(url, marker, started))
+                    load.stop()
+                failed["edit -> make up -> page"] += load.count(lambda o: o.status != 200)
+                requests_seen["edit -> make up -> page"] += load.count(lambda o: True)
+
+                marker = f"by-hand-{round_}-{time.time_ns()}"
+                edit(repo, marker)
+                with Load(url, duration=900, concurrency=4, timeout=10) as load:
+                    started = time.perf_counter()
+                    by_hand(repo, kubeconfig, f"python-shop-frontend:by-hand-{round_}")
+                    times["edit -> by hand -> page"].append(shown(url, marker, started))
+                    load.stop()
+                failed["edit -> by hand -> page"] += load.count(lambda o: o.status != 200)
+                requests_seen["edit -> by hand -> page"] += load.count(lambda o: True)
+                print(f"round {round_ + 1}/{args.rounds}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in times.items()),
+                      flush=True)
+        finally:
+            subprocess.run(["make", "--no-print-directory", "down"], cwd=repo, env=env, capture_output=True,
+                           timeout=600)
+
+    medians = {k: statistics.median(v) for k, v in times.items()}
+    ratio = medians["edit -> make up -> page"] / medians["edit -> by hand -> page"]
+    print(f"\nedit-loop benchmark, median of {args.rounds} rounds on the embedded real node")
+    for name, value in medians.items():
+        extra = f"  ({failed[name]} of {requests_seen[name]} requests failed)" if name in failed else ""
+        print(f"  {name:28} {value:6.1f} s{extra}")
+    print(f"  edit via make up / by hand {ratio:13.2f}x")
+    OUT.mkdir(parents=True, exist_ok=True)
+    out = OUT / "edit-loop.json"
+    out.write_text(json.dumps({"rounds": args.rounds, "seconds": times, "median": medians,
+                               "make up / by hand": ratio, "failed": failed, "requests": requests_seen}, indent=2))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

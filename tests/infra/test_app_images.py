@@ -1,0 +1,91 @@
+"""Image tags named after the source: an edit that changes an image changes its tag, nothing else does."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from infra import app_images
+from tests.infra.conftest import ROOT
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """A copy of both app folders, as a clone has them (no caches)."""
+    for app in ("backend", "frontend"):
+        shutil.copytree(ROOT / app, tmp_path / app, ignore=shutil.ignore_patterns("__pycache__", ".mypy_cache"))
+    return tmp_path
+
+
+def tags(root):
+    return {app: app_images.reference(app, root) for app in ("backend", "frontend")}
+
+
+def test_a_reference_is_the_repository_and_sixteen_hex_digits(tree):
+    assert tags(tree)["backend"].startswith("python-shop-backend:")
+    assert tags(tree)["frontend"].startswith("python-shop-frontend:")
+    for reference in tags(tree).values():
+        assert len(reference.split(":")[1]) == 16
+        int(reference.split(":")[1], 16)
+
+
+def test_the_same_source_gives_the_same_tag_wherever_it_lies(tree, tmp_path_factory):
+    other = tmp_path_factory.mktemp("elsewhere")
+    for app in ("backend", "frontend"):
+        shutil.copytree(tree / app, other / app)  # new inode numbers and times, same bytes
+    assert tags(other) == tags(tree)
+
+
+def test_a_template_edit_changes_the_frontends_tag_only(tree):
+    before = tags(tree)
+    page = tree / "frontend/shop_frontend/templates/base.html"
+    page.write_text(page.read_text().replace("</title>", " (edited)</title>"))
+    after = tags(tree)
+    assert after["frontend"] != before["frontend"]
+    assert after["backend"] == before["backend"]
+
+
+@pytest.mark.parametrize("change", ["Dockerfile", "requirements.txt", "Procfile", "new module", "removed file",
+                                    "executable bit"])
+def test_whatever_the_build_reads_changes_the_tag(tree, change):
+    backend = tree / "backend"
+    before = tags(tree)["backend"]
+    if change == "new module":
+        (backend / "shop_backend/extra.py").write_text("X = 1\n")
+    elif change == "removed file":
+        (backend / "shop_backend/health.py").unlink()
+    elif change == "executable bit":
+        (backend / "Procfile").chmod(0o755)
+    else:
+        with open(backend / change, "a") as out:
+            out.write("\n# edited\n")
+    assert tags(tree)["backend"] != before
+
+
+@pytest.mark.parametrize("leftover", ["shop_backend/__pycache__/inventory.cpython-311.pyc", "shop_backend/stale.pyc",
+                                      ".mypy_cache/3.11/cache.json", ".pytest_cache/v/lastfailed",
+                                      ".venv/bin/python", "__pycache__/x.pyc"])
+def test_what_dockerignore_leaves_out_changes_nothing(tree, leftover):
+    before = tags(tree)["backend"]
+    path = tree / "backend" / leftover
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("cache")
+    assert tags(tree)["backend"] == before
+
+
+def test_dockerignore_rules_as_docker_reads_them(tmp_path):
+    context = tmp_path / "app"
+    for name in ("Dockerfile", "keep.py", "deep/a/b/c.log", "top.log", "docs/guide.md", "docs/keep.md", "venv/x"):
+        (context / name).parent.mkdir(parents=True, exist_ok=True)
+        (context / name).write_text(name)
+    (context / ".dockerignore").write_text(
+        "# a comment\n\n*.log\n**/*.log\ndocs\n!docs/keep.md\n/venv/\nDockerfile\n.dockerignore\n"
+    )
+    # The Dockerfile is left out of the context but still defines the image: it counts.
+    assert sorted(app_images.build_inputs(context)) == ["Dockerfile", "docs/keep.md", "keep.py"]
+
+
+def test_a_folder_without_a_dockerfile_is_refused(tmp_path):
+    with pytest.raises(FileNotFoundError, match="Dockerfile: not an app folder"):
+        app_images.digest(tmp_path)
