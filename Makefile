@@ -24,16 +24,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt backend/requirements.t
 	@touch $@
 
 dev: setup ## run the shop locally: frontend http://127.0.0.1:8080, backend :8082
-	$(PYTHON) tools/dev
+	$(PYTHON) -m tools.dev
 
 up: setup ## deploy: to your kube context (minikube), or without one to the embedded cluster
-	$(PYTHON) tools/deploy up
+	$(PYTHON) -m tools.deploy up
 
 preview: setup ## pulumi preview --diff of what `make up` deployed, with the guardrails
-	$(PYTHON) tools/deploy preview
+	$(PYTHON) -m tools.deploy preview
 
 down: setup ## remove what `make up` deployed, wherever it went (and the embedded cluster it started)
-	$(PYTHON) tools/deploy down
+	$(PYTHON) -m tools.deploy down
 
 lint: setup ## ruff (pyflakes, imports, naming, bugbear, pyupgrade) and mypy on infra/, policy/ and the apps
 	$(VENV)/bin/ruff check .
@@ -55,9 +55,10 @@ test: setup ## every test: first installs what they need (Debian packages, the s
 bench: setup ## load (backend alone, ours, the original) and deploy (kubectl vs pulumi) benchmarks, figures in artifacts/bench/
 	$(PYTHON) -m tools.system_packages bench node
 	tools/toolchain install pulumi kube node
-	$(PYTHON) benchmarks/deploy.py
-	$(PYTHON) benchmarks/deploy.py --real
-	$(PYTHON) benchmarks/load.py
+	$(PYTHON) -m benchmarks.deploy
+	$(PYTHON) -m benchmarks.deploy --real
+	$(PYTHON) -m benchmarks.edit_loop
+	$(PYTHON) -m benchmarks.load
 
 # --- the sandbox: for machines without their own pulumi or cluster (docs in README) ---
 

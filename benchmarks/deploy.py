@@ -1,6 +1,6 @@
 """Deploy benchmark: the original's way against the Pulumi program, on one fresh cluster.
 
-    .venv/bin/python benchmarks/deploy.py [--rounds N] [--real]
+    .venv/bin/python -m benchmarks.deploy [--rounds N] [--real]
 
 On a cluster of its own (tools/cluster, PYTHON_SHOP_CLUSTER=python-shop-bench:
 real control plane, kwok-simulated pods; with --real, a real node running the
@@ -27,10 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from infra import app_images  # noqa: E402
-from tools.engine import ROOT, Stack, bin_dir, changed  # noqa: E402
+from infra import app_images
+from tools.engine import ROOT, Stack, bin_dir, changed
 
 CLUSTER = "python-shop-bench"
 ORIGINAL = ROOT / "tests" / "e2e" / "fixtures" / "original-deploy.yaml"

@@ -1,6 +1,6 @@
 """Edit-loop benchmark: edit, `make up`, see it, on the embedded real node, against the same by hand.
 
-    .venv/bin/python benchmarks/edit_loop.py [--rounds N]
+    .venv/bin/python -m benchmarks.edit_loop [--rounds N]
 
 Runs the README's verbs in a copy of the repository (the edits stay there), as the main
 job does on a machine with no kube context and no minikube, state in a backend of its own.
@@ -25,12 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.support.load import Load  # noqa: E402
-from tools import realcluster  # noqa: E402
-from tools.engine import ROOT, bin_dir  # noqa: E402
-from tools.repo import copy_repo  # noqa: E402
+from tests.support.load import Load
+from tools import realcluster
+from tools.engine import ROOT, bin_dir
+from tools.repo import copy_repo
 
 OUT = ROOT / "artifacts" / "bench"
 NAMESPACE = "python-shop"

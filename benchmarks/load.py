@@ -7,7 +7,7 @@ the apps' former setup), and the original's serving setup; then our shop's
 memory is measured before and after a longer run at 32 connections. Prints a
 table and the ratios, writes artifacts/bench/load.json and artifacts/bench/load.png.
 
-    python benchmarks/load.py [--duration 10] [--connections 1,8,32,64] [--memory-duration 60]
+    .venv/bin/python -m benchmarks.load [--duration 10] [--connections 1,8,32,64] [--memory-duration 60]
 """
 
 from __future__ import annotations
@@ -25,9 +25,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tools.procfile import ROOT, WebProcess  # noqa: E402
+from tools.procfile import ROOT, WebProcess
 
 OUT = ROOT / "artifacts" / "bench"
 GOALS = {"vs_original_at_32": 3.0, "backend_vs_gunicorn_at_32": 2.5, "p99_over_p50": 4.0, "memory_growth": 0.10}

@@ -29,7 +29,6 @@ def deploy(settings: Settings) -> None:
         image=settings.backend_image or app_images.reference("backend"),
         image_from_source=settings.backend_image is None,
         replicas=settings.backend_replicas,
-        resources=settings.resources,
         service_port=settings.backend_port,
         opts=in_cluster,
     )
@@ -49,7 +48,6 @@ def deploy(settings: Settings) -> None:
         image=settings.frontend_image or app_images.reference("frontend"),
         image_from_source=settings.frontend_image is None,
         replicas=settings.frontend_replicas,
-        resources=settings.resources,
         service_type=settings.frontend_service_type,
         config_mount=frontend_config.mount,
         opts=in_cluster,

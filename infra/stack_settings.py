@@ -31,16 +31,6 @@ class SettingsError(pulumi.RunError):
 
 
 @dataclass(frozen=True)
-class ContainerResources:
-    """CPU and memory for one container. Limits of None mean none (policy rejects that)."""
-
-    cpu_request: str = "100m"
-    memory_request: str = "128Mi"
-    cpu_limit: str | None = "500m"
-    memory_limit: str | None = "256Mi"
-
-
-@dataclass(frozen=True)
 class Settings:
     namespace: str
     create_namespace: bool
@@ -54,8 +44,6 @@ class Settings:
     adopt_existing: bool
     render_dir: str | None
     kube_context: str | None
-    # Not stack config: the container sizes the web services get (tests override them).
-    resources: ContainerResources = ContainerResources()
 
 
 # --- parsers: each takes the raw config string and returns the typed value or raises ValueError

@@ -14,13 +14,21 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stack_settings import ContainerResources
-
 # The port every app listens on inside its pod: the Procfile's $PORT.
 CONTAINER_PORT = 8080
 PART_OF = "python-shop"
 PRE_STOP_SECONDS = 5
 STARTUP_SECONDS = 30  # the startup probe's budget: 1 s period x 30 failures
+
+
+@dataclass(frozen=True)
+class ContainerResources:
+    """CPU and memory for one container. Limits of None mean none (policy rejects that)."""
+
+    cpu_request: str = "100m"
+    memory_request: str = "128Mi"
+    cpu_limit: str | None = "500m"
+    memory_limit: str | None = "256Mi"
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ class WebService(pulumi.ComponentResource):
         image: str,
         image_from_source: bool = False,
         replicas: int,
-        resources: ContainerResources,
+        resources: ContainerResources = ContainerResources(),
         service_port: int = CONTAINER_PORT,
         service_type: str = "ClusterIP",
         config_mount: ConfigMount | None = None,
@@ -61,6 +69,7 @@ class WebService(pulumi.ComponentResource):
     ):
         """
         image: the container image, with a tag or digest.
+        resources: requests and limits of its one container (the guardrails require limits).
         image_from_source: True when `image` is built from this repository into the cluster's
             own image store (`make up`, infra/app_images.py) rather than pushed to a registry.
             Such an image is never pulled (imagePullPolicy Never: no registry has it, and a

@@ -23,12 +23,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+from tools.toolchain_recipes.common import bin_dir, toolchain_root
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-
-import yaml  # noqa: E402
-
-from toolchain_recipes.common import bin_dir, toolchain_root  # noqa: E402
 
 # The oldest CLI this project runs: the release of its pinned Python SDK (pulumi==3.259.0).
 # The SDK and the engine speak gRPC to each other, and an SDK may ask for engine features

@@ -39,7 +39,7 @@ import sys
 import time
 from pathlib import Path
 
-from toolchain_recipes import common
+from tools.toolchain_recipes import common
 
 NODE = "python-shop-node"
 POD_SUBNET = "10.244.0.0/24"

@@ -181,39 +181,40 @@ def test_without_network_policies_the_coverage_policy_refuses_until_turned_off(p
 
 def test_the_policy_pack_refuses_a_latest_image(policy_stacks):
     """The settings module refuses `:latest` too; the policy is the last line for programs that skip it."""
-    stack = policy_stacks["dev"]
-    program = Path(stack.config_file).parent / "program"
-    proc = run_overridden(stack, program, "backend_image='python-shop-backend:latest'")
+    proc = preview_other_program(policy_stacks["dev"], "latest", {"image": "python-shop-backend:latest"})
     assert proc.returncode != 0
     assert "images-explicit-tag" in proc.stdout
     assert "python-shop-backend" in proc.stdout and "latest" in proc.stdout
 
 
 def test_the_policy_pack_refuses_containers_without_limits(policy_stacks):
-    stack = policy_stacks["dev"]
-    program = Path(stack.config_file).parent / "program-no-limits"
-    proc = run_overridden(
-        stack, program, "resources=ContainerResources(cpu_limit=None, memory_limit=None)"
-    )
+    proc = preview_other_program(policy_stacks["dev"], "no-limits", {
+        "image": "python-shop-backend:1.0.0", "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}})
     assert proc.returncode != 0
     assert "containers-limits-and-probes" in proc.stdout
     assert "container 'python-shop-backend' lacks resources.limits.cpu, resources.limits.memory" in proc.stdout
 
 
-# The shop's program with one Settings field overridden after validation, as a
-# program that bypasses the settings module would deploy it.
-OVERRIDE_PROGRAM = """\
-import dataclasses, importlib.util, sys
-sys.path.insert(0, {infra!r})
-from stack_settings import ContainerResources, load_settings
-spec = importlib.util.spec_from_file_location("shop_program", {main!r})
-program = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(program)
-program.deploy(dataclasses.replace(load_settings(), {override}))
+# Another team's program, which never went through the shop's settings or WebService:
+# one Deployment, rendered (no cluster), under the same policy pack.
+OTHER_PROGRAM = """\
+import pulumi
+import pulumi_kubernetes as k8s
+
+render = k8s.Provider("render", render_yaml_to_directory={out!r})
+labels = {{"app": "python-shop-backend"}}
+k8s.apps.v1.Deployment(
+    "python-shop-backend",
+    metadata={{"name": "python-shop-backend", "namespace": "python-shop"}},
+    spec={{"selector": {{"matchLabels": labels}}, "template": {{"metadata": {{"labels": labels}},
+          "spec": {{"containers": [{{"name": "python-shop-backend", **{container!r}}}]}}}}}},
+    opts=pulumi.ResourceOptions(provider=render),
+)
 """
 
 
-def run_overridden(stack: Stack, program: Path, override: str):
+def preview_other_program(stack: Stack, name: str, container: dict):
+    program = Path(stack.config_file).parent / f"program-{name}"
     program.mkdir(exist_ok=True)
     (program / "Pulumi.yaml").write_text(
         yaml.safe_dump(
@@ -223,9 +224,7 @@ def run_overridden(stack: Stack, program: Path, override: str):
             }
         )
     )
-    (program / "__main__.py").write_text(
-        OVERRIDE_PROGRAM.format(infra=str(ROOT / "infra"), main=str(ROOT / "infra" / "__main__.py"), override=override)
-    )
+    (program / "__main__.py").write_text(OTHER_PROGRAM.format(out=str(program / "rendered"), container=container))
     return pulumi(
         "preview", "--policy-pack", POLICY_PACK, "--stack", stack.name, "--config-file", str(stack.config_file),
         env=stack.env, tools=stack.tools, cwd=program, check=False,

@@ -10,21 +10,17 @@ stubbed here; tests/e2e/test_user_machine.py runs the real ones.
 from __future__ import annotations
 
 import subprocess
-from importlib.machinery import SourceFileLoader
-from importlib.util import module_from_spec, spec_from_loader
 
 import pytest
 
+import tools.deploy
 from tools.engine import ROOT
 
 
 @pytest.fixture
 def deploy(monkeypatch):
-    loader = SourceFileLoader("tools_deploy", str(ROOT / "tools" / "deploy"))
-    module = module_from_spec(spec_from_loader("tools_deploy", loader))
-    loader.exec_module(module)
     monkeypatch.delenv("STACK", raising=False)
-    return module
+    return tools.deploy  # what a test stubs on it, monkeypatch puts back
 
 
 class FakeClusters:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from toolchain_recipes import common
-from toolchain_recipes.common import Component
-from toolchain_recipes.kube import (
+from tools.toolchain_recipes import common
+from tools.toolchain_recipes.common import Component
+from tools.toolchain_recipes.kube import (
     KUBERNETES_MODULE,
     KUBERNETES_VERSION,
     STRIP,

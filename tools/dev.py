@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""`make dev`: the shop on this machine, wired exactly as in the cluster.
+
+The backend serves on 127.0.0.1:8082 and the frontend on 127.0.0.1:8080, both
+under granian from their Procfiles. The frontend finds the backend through a
+config.cfg file (what the ConfigMap mounts at /config in the cluster), here
+.dev/config/config.cfg: edit it and the next page uses the new address.
+Ctrl-C stops both.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+
+from tools.procfile import ROOT, WebProcess
+
+BACKEND_PORT = int(os.environ.get("BACKEND_PORT", "8082"))
+FRONTEND_PORT = int(os.environ.get("FRONTEND_PORT", "8080"))
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def main() -> int:
+    busy = [p for p in (BACKEND_PORT, FRONTEND_PORT) if port_in_use(p)]
+    if busy:
+        print(f"make dev: port {', '.join(map(str, busy))} is already in use on 127.0.0.1; stop what is using it "
+              "or set BACKEND_PORT / FRONTEND_PORT", file=sys.stderr)
+        return 1
+    config_path = ROOT / ".dev" / "config" / "config.cfg"
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(f'BACKEND_URI = "http://127.0.0.1:{BACKEND_PORT}"\n')
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    backend = WebProcess("backend", BACKEND_PORT)
+    frontend = WebProcess("frontend", FRONTEND_PORT, env={"CONFIG_PATH": str(config_path)})
+    try:
+        backend.start()
+        frontend.start()
+        print(f"\nPython Shop: http://127.0.0.1:{FRONTEND_PORT}  (backend http://127.0.0.1:{BACKEND_PORT}, "
+              f"config {config_path.relative_to(ROOT)}). Ctrl-C stops both.\n", flush=True)
+        while not stopping.wait(0.5):  # also watch for either app dying
+            for process in (backend, frontend):
+                if process.proc.poll() is not None:
+                    print(f"make dev: {process.app_dir.name} exited with {process.proc.returncode}", file=sys.stderr)
+                    return 1
+        return 0
+    except RuntimeError as exc:
+        print(f"make dev: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        frontend.stop()
+        backend.stop()
+        print("make dev: stopped the frontend and the backend.", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
