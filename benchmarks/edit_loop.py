@@ -74,11 +74,16 @@ def shown(url: str, marker: str, started: float) -> float:
     raise SystemExit(f"the edit {marker!r} did not reach {url} within {SHOWN_DEADLINE} s")
 
 
+def describe(outcome, how: str, started: float) -> dict:
+    return {"during": how, "at_s": round(outcome.started - started, 2), "status": outcome.status,
+            "error": outcome.error, "body": outcome.text[:200]}
+
+
 def by_hand(repo: Path, kubeconfig: str, image: str) -> None:
     """What a user would type without `make up`: build, load into the node, set the image, wait."""
     docker = {**os.environ, "DOCKER_HOST": f"unix://{realcluster.common.cache_root() / 'images/docker/docker.sock'}"}
     subprocess.run(["docker", "build", "--quiet", "--network", "host", "--tag", image, str(repo / "frontend")],
-                   env=docker, check=True, stdout=subprocess.DEVNULL)
+                   env=docker, check=True, capture_output=True)
     save = subprocess.Popen(["docker", "save", image], env=docker, stdout=subprocess.PIPE)
     realcluster.ctr("images", "import", "--no-unpack", "-", stdin=save.stdout)
     if save.wait() != 0:
@@ -94,11 +99,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    realcluster.check_free(realcluster.common.cache_root() / "kwok/clusters/python-shop-real/python-shop-real.kubeconfig")
+    running = [name for name in ("containerd", "kubelet") if realcluster.alive(name)]
+    if running:  # even make up's own cluster: this run's `make up` and `make down` would take it over
+        owner = realcluster.owner_file().read_text().strip() if realcluster.owner_file().exists() else "?"
+        raise SystemExit(f"benchmarks/edit_loop.py: this machine's one real node runs ({', '.join(running)}; for "
+                         f"{owner}): stop it first (`make down`, or `make cluster-down REAL=1`)")
     times: dict[str, list[float]] = {"make up, nothing changed": [], "edit -> make up -> page": [],
                                      "edit -> by hand -> page": []}
     failed: dict[str, int] = {"edit -> make up -> page": 0, "edit -> by hand -> page": 0}
     requests_seen: dict[str, int] = {"edit -> make up -> page": 0, "edit -> by hand -> page": 0}
+    failures: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="edit-loop-") as tmp:
         env = machine(Path(tmp))
         repo = copy_repo(Path(tmp) / "repo")
@@ -107,10 +117,6 @@ def main() -> int:
             kubeconfig = str(realcluster.common.cache_root()
                              / "kwok/clusters/python-shop-real/python-shop-real.kubeconfig")
             for round_ in range(args.rounds):
-                started = time.perf_counter()
-                make(repo, env, "up")
-                times["make up, nothing changed"].append(time.perf_counter() - started)
-
                 marker = f"make-up-{round_}-{time.time_ns()}"
                 edit(repo, marker)
                 with Load(url, duration=900, concurrency=4, timeout=10) as load:
@@ -118,8 +124,13 @@ def main() -> int:
                     make(repo, env, "up")
                     times["edit -> make up -> page"].append(shown(url, marker, started))
                     load.stop()
+                failures.extend(describe(o, "make up", started) for o in load.snapshot() if o.status != 200)
                 failed["edit -> make up -> page"] += load.count(lambda o: o.status != 200)
                 requests_seen["edit -> make up -> page"] += load.count(lambda o: True)
+
+                started = time.perf_counter()  # the edit above is deployed: this one has nothing to do
+                make(repo, env, "up")
+                times["make up, nothing changed"].append(time.perf_counter() - started)
 
                 marker = f"by-hand-{round_}-{time.time_ns()}"
                 edit(repo, marker)
@@ -128,6 +139,7 @@ def main() -> int:
                     by_hand(repo, kubeconfig, f"python-shop-frontend:by-hand-{round_}")
                     times["edit -> by hand -> page"].append(shown(url, marker, started))
                     load.stop()
+                failures.extend(describe(o, "by hand", started) for o in load.snapshot() if o.status != 200)
                 failed["edit -> by hand -> page"] += load.count(lambda o: o.status != 200)
                 requests_seen["edit -> by hand -> page"] += load.count(lambda o: True)
                 print(f"round {round_ + 1}/{args.rounds}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in times.items()),
@@ -139,6 +151,8 @@ def main() -> int:
     medians = {k: statistics.median(v) for k, v in times.items()}
     ratio = medians["edit -> make up -> page"] / medians["edit -> by hand -> page"]
     print(f"\nedit-loop benchmark, median of {args.rounds} rounds on the embedded real node")
+    for failure in failures:
+        print(f"  failed request: {failure}")
     for name, value in medians.items():
         extra = f"  ({failed[name]} of {requests_seen[name]} requests failed)" if name in failed else ""
         print(f"  {name:28} {value:6.1f} s{extra}")
@@ -146,7 +160,8 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     out = OUT / "edit-loop.json"
     out.write_text(json.dumps({"rounds": args.rounds, "seconds": times, "median": medians,
-                               "make up / by hand": ratio, "failed": failed, "requests": requests_seen}, indent=2))
+                               "make up / by hand": ratio, "failed": failed, "requests": requests_seen,
+                               "failures": failures}, indent=2))
     print(f"wrote {out}")
     return 0
 

@@ -313,11 +313,14 @@ def load_images() -> None:
     apps = [app for app in app_images.APPS if app_images.reference(app) in missing]
     if apps and subprocess.run([str(TOOLS / "images"), "build", *apps], stdout=subprocess.DEVNULL).returncode != 0:
         raise ClusterError("building the shop's images failed (see above)")
-    archive = realcluster.node_dir() / "images.tar"
-    with open(archive, "wb") as out:
-        subprocess.run([str(TOOLS / "images"), "save", *missing], stdout=out, check=True)
-    realcluster.import_images(archive)
-    archive.unlink()
+    # Streamed: the archive (~220 MB, the base layers included) never touches the disk.
+    save = subprocess.Popen([str(TOOLS / "images"), "save", *missing], stdout=subprocess.PIPE)
+    try:
+        realcluster.import_images(save.stdout)
+    finally:
+        save.stdout.close()
+        if save.wait() != 0:
+            raise ClusterError(f"tools/images save {' '.join(missing)} failed (see above)")
     log(f"{', '.join(missing)} loaded into the node in {time.monotonic() - started:.1f}s")
 
 

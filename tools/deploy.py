@@ -32,6 +32,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -250,6 +251,10 @@ def choose(action: str) -> tuple[str, dict[str, str]]:
     if action == "up":
         if explicit or minikube_down or (context_exists(context) and context != "minikube"):
             raise not_running(context, stack)
+        for embedded in EMBEDDED:  # where an earlier `make up` went: carry on there, no announcement
+            kubeconfig = running_kubeconfig(embedded)
+            if kubeconfig:
+                return embedded, {"KUBECONFIG": kubeconfig}
         announce_embedded(context)
         stack, kubeconfig = start_embedded()
         return stack, {"KUBECONFIG": kubeconfig}
@@ -437,8 +442,16 @@ def main(argv: list[str]) -> int:
         run.select()
         say(f"{action}: stack {stack}, kube context {stack_context(stack)}, {run.tools.pulumi}")
         if action == "up":
-            ensure_images(stack)
-            run("up", "--yes", *guardrails(stack))
+            # The plan and the guardrails' verdict need only the source (the image tags are
+            # digests of it), so the preview runs while the images are built; the update
+            # then skips a second preview.
+            with ThreadPoolExecutor(1) as pool:
+                images = pool.submit(ensure_images, stack)
+                try:
+                    run("preview", *guardrails(stack))
+                finally:
+                    images.result()
+            run("up", "--yes", "--skip-preview", *guardrails(stack))
             report(run, extra)
         else:
             run("preview", "--diff", *guardrails(stack))

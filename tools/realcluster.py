@@ -38,6 +38,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 from tools.toolchain_recipes import common
 
@@ -286,10 +287,14 @@ def ctr(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess
     return proc
 
 
-def import_images(tarball: Path) -> None:
-    """Load a docker-archive tarball into the node's containerd (namespace k8s.io, kept by the kubelet)."""
-    with open(tarball, "rb") as data:
-        ctr("images", "import", "--no-unpack", "-", stdin=data)
+def import_images(archive: Path | IO[bytes]) -> None:
+    """Load a docker-archive (a tarball, or a stream of one) into the node's containerd
+    (namespace k8s.io, kept by the kubelet)."""
+    if isinstance(archive, Path):
+        with open(archive, "rb") as data:
+            ctr("images", "import", "--no-unpack", "-", stdin=data)
+    else:
+        ctr("images", "import", "--no-unpack", "-", stdin=archive)
 
 
 def owner_file() -> Path:

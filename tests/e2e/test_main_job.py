@@ -85,6 +85,20 @@ def test_a_second_real_node_is_refused_at_once_naming_what_is_in_the_way(machine
     assert alive("kubelet"), "make up's node is untouched"
 
 
+@pytest.mark.parametrize("bench", [["benchmarks.deploy", "--real", "--rounds", "1"], ["benchmarks.edit_loop"]])
+def test_the_real_node_benchmarks_stop_at_once_naming_make_ups_cluster(machine, bench):
+    repo, env = machine
+    started = time.monotonic()
+    run = subprocess.run([str(repo / ".venv" / "bin" / "python"), "-m", *bench], cwd=repo, env=env,
+                         capture_output=True, text=True, timeout=300)
+    elapsed = time.monotonic() - started
+    assert run.returncode != 0
+    assert "python-shop-real" in run.stderr and "stop" in run.stderr, run.stderr[-2000:]
+    # Within seconds, not the node's 5-minute start deadline (about a second here; 60 s is generous).
+    assert elapsed < 60, f"took {elapsed:.0f}s"
+    assert alive("kubelet"), "make up's node is untouched"
+
+
 def test_make_preview_shows_no_changes_and_runs_the_policy_pack(machine):
     preview = make(machine, "preview")
     said = preview.stdout + preview.stderr

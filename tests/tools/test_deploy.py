@@ -238,3 +238,11 @@ def test_another_cluster_is_told_how_to_supply_the_images(deploy, monkeypatch, c
     said = capsys.readouterr().err
     assert "kube context 'production' is neither minikube (no minikube is installed) nor the embedded cluster" in said
     assert "set python-shop:backendImage / python-shop:frontendImage" in said
+
+
+def test_up_carries_on_in_the_embedded_cluster_an_earlier_up_started_without_announcing_it(
+        deploy, monkeypatch, capsys):
+    clusters = use(deploy, monkeypatch, FakeClusters(running=("real",)), minikube_answers=False)
+    assert deploy.choose("up") == ("embedded", {"KUBECONFIG": "/cache/real.kubeconfig"})
+    assert started_clusters(clusters) == []
+    assert "no kube context" not in capsys.readouterr().err
