@@ -36,6 +36,15 @@ TEMPLATE = "frontend/shop_frontend/templates/base.html"
 SHOWN_DEADLINE = 120  # seconds for an edit to reach the page before the round counts as failed
 
 
+def refuse_if_a_real_node_runs(who: str) -> None:
+    """At once, naming it: even make up's own cluster, which this run's `make up` and `make down` would take over."""
+    running = [name for name in ("containerd", "kubelet") if realcluster.alive(name)]
+    if running:
+        owner = realcluster.owner_file().read_text().strip() if realcluster.owner_file().exists() else "?"
+        raise SystemExit(f"{who}: this machine's one real node runs ({', '.join(running)}; for {owner}): "
+                         "stop it first (`make down`, or `make cluster-down REAL=1`)")
+
+
 def machine(tmp: Path) -> dict[str, str]:
     """The main job's machine: no kube context, no minikube, state in a backend of our own."""
     (tmp / "state").mkdir()
@@ -99,11 +108,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    running = [name for name in ("containerd", "kubelet") if realcluster.alive(name)]
-    if running:  # even make up's own cluster: this run's `make up` and `make down` would take it over
-        owner = realcluster.owner_file().read_text().strip() if realcluster.owner_file().exists() else "?"
-        raise SystemExit(f"benchmarks/edit_loop.py: this machine's one real node runs ({', '.join(running)}; for "
-                         f"{owner}): stop it first (`make down`, or `make cluster-down REAL=1`)")
+    refuse_if_a_real_node_runs("benchmarks/edit_loop.py")
     times: dict[str, list[float]] = {"make up, nothing changed": [], "edit -> make up -> page": [],
                                      "edit -> by hand -> page": []}
     failed: dict[str, int] = {"edit -> make up -> page": 0, "edit -> by hand -> page": 0}

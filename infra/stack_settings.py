@@ -1,7 +1,9 @@
-"""Every stack config key of the python-shop project: its type, default and validation.
+"""The domain checks of the stack settings, whose types, defaults and descriptions
+Pulumi.yaml declares (`config:`), so `pulumi config` and the engine know them too.
 
-Defaults work on minikube. A bad value stops `pulumi preview` before anything
-is planned, with one message per problem naming the key and what it accepts.
+A bad value stops `pulumi preview` before anything is planned, with one message per
+problem naming the key and what it accepts; a misspelled key is reported, not ignored
+(the engine checks declared keys' types but lets an undeclared one through).
 """
 
 from __future__ import annotations
@@ -9,12 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
-import pulumi.runtime.config
+import pulumi.runtime
+import yaml
 
 PROJECT = "python-shop"
+PROJECT_FILE = Path(__file__).resolve().parents[1] / "Pulumi.yaml"
 SERVICE_TYPES = ("NodePort", "ClusterIP", "LoadBalancer")
 MAX_REPLICAS = 50
 
@@ -88,43 +93,45 @@ def _one_of(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """Empty: unset (None); anything else must pass `parse`."""
+    def check(raw: str) -> Any:
+        return None if raw == "" else parse(raw)
+
+    return check
+
+
 def _path(raw: str) -> str:
     if not raw.strip():
         raise ValueError
     return raw
 
 
-@dataclass(frozen=True)
-class Key:
-    name: str  # the key under `python-shop:` in Pulumi.<stack>.yaml
-    field: str  # the Settings field it fills
-    default: Any
-    parse: Callable[[str], Any]
-    accepts: str  # said in the error message
+# key -> (its check, what it accepts). Empty strings are the declared "unset" of optional keys.
+CHECKS: dict[str, tuple[Callable[[str], Any], str]] = {
+    "namespace": (_dns_label, "a DNS label: lowercase letters, digits and '-', at most 63 characters"),
+    "createNamespace": (_boolean, "true (the stack creates the namespace) or false (it exists already, e.g. default)"),
+    "backendImage": (_optional(_image), "an image reference with an explicit tag other than 'latest' (or a @sha256 "
+                     "digest), e.g. registry.example.com/shop/python-shop-backend:1.4.2; empty, the image built "
+                     "from backend/"),
+    "frontendImage": (_optional(_image), "an image reference with an explicit tag other than 'latest' (or a @sha256 "
+                      "digest), e.g. registry.example.com/shop/python-shop-frontend:1.4.2; empty, the image built "
+                      "from frontend/"),
+    "backendReplicas": (_integer(1, MAX_REPLICAS), f"an integer from 1 to {MAX_REPLICAS}"),
+    "frontendReplicas": (_integer(1, MAX_REPLICAS), f"an integer from 1 to {MAX_REPLICAS}"),
+    "backendPort": (_integer(1, 65535), "a port number from 1 to 65535"),
+    "frontendServiceType": (_one_of(*SERVICE_TYPES), f"one of {', '.join(SERVICE_TYPES)}"),
+    "networkPolicies": (_boolean, "true or false (false for clusters whose network plugin does not enforce "
+                        "NetworkPolicy)"),
+    "adoptExisting": (_boolean, "true (take over objects that already exist, e.g. from the original deploy.yaml) "
+                      "or false"),
+    "renderDir": (_optional(_path), "a directory path to write the manifests to, instead of a cluster"),
+}
 
 
-KEYS = (
-    Key("namespace", "namespace", "python-shop", _dns_label,
-        "a DNS label: lowercase letters, digits and '-', at most 63 characters"),
-    Key("createNamespace", "create_namespace", True, _boolean,
-        "true (the stack creates the namespace) or false (it exists already, e.g. default)"),
-    Key("backendImage", "backend_image", None, _image,
-        "an image reference with an explicit tag other than 'latest' (or a @sha256 digest), "
-        "e.g. registry.example.com/shop/python-shop-backend:1.4.2; unset, the image built from backend/"),
-    Key("frontendImage", "frontend_image", None, _image,
-        "an image reference with an explicit tag other than 'latest' (or a @sha256 digest), "
-        "e.g. registry.example.com/shop/python-shop-frontend:1.4.2; unset, the image built from frontend/"),
-    Key("backendReplicas", "backend_replicas", 1, _integer(1, MAX_REPLICAS), f"an integer from 1 to {MAX_REPLICAS}"),
-    Key("frontendReplicas", "frontend_replicas", 1, _integer(1, MAX_REPLICAS), f"an integer from 1 to {MAX_REPLICAS}"),
-    Key("backendPort", "backend_port", 8080, _integer(1, 65535), "a port number from 1 to 65535"),
-    Key("frontendServiceType", "frontend_service_type", "NodePort", _one_of(*SERVICE_TYPES),
-        f"one of {', '.join(SERVICE_TYPES)}"),
-    Key("networkPolicies", "network_policies", True, _boolean,
-        "true or false (false for clusters whose network plugin does not enforce NetworkPolicy)"),
-    Key("adoptExisting", "adopt_existing", False, _boolean,
-        "true (take over objects that already exist, e.g. from the original deploy.yaml) or false"),
-    Key("renderDir", "render_dir", None, _path, "a directory path to write the manifests to, instead of a cluster"),
-)
+def declared() -> dict[str, dict]:
+    """Pulumi.yaml's `config:` declarations: key -> {type, default, description}."""
+    return yaml.safe_load(PROJECT_FILE.read_text())["config"]
 
 
 def load_settings() -> Settings:
@@ -133,32 +140,41 @@ def load_settings() -> Settings:
 
 
 def parse_settings(raw: Mapping[str, str], kube_context: str | None = None) -> Settings:
-    """Validate raw `python-shop:` config values (key without the prefix -> string)."""
+    """Validate raw `python-shop:` config values (key without the prefix -> string); an absent
+    key takes Pulumi.yaml's default, as the engine would have given it."""
     problems = []
     values: dict[str, Any] = {}
-    known = {key.name for key in KEYS}
-    for name in sorted(set(raw) - known):
-        problems.append(f"{PROJECT}:{name} is not a setting of this project; the settings are {', '.join(sorted(known))}")
-    for key in KEYS:
-        text = raw.get(key.name)
+    declarations = declared()
+    for name in sorted(set(raw) - set(declarations)):
+        problems.append(f"{PROJECT}:{name} is not a setting of this project; the settings are "
+                        f"{', '.join(sorted(declarations))}")
+    for name, declaration in declarations.items():
+        text = raw.get(name)
+        check, accepts = CHECKS[name]
         if text is None:
-            values[key.field] = key.default
-            continue
+            text = json_text(declaration["default"])
         try:
-            values[key.field] = key.parse(str(text))
+            values[_field(name)] = check(str(text))
         except ValueError:
-            problems.append(f"{PROJECT}:{key.name} is {str(text)!r}; it must be {key.accepts}")
+            problems.append(f"{PROJECT}:{name} is {str(text)!r}; it must be {accepts}")
     if problems:
         raise SettingsError("invalid stack config:\n  - " + "\n  - ".join(problems))
     return Settings(kube_context=kube_context, **values)
 
 
-def _stack_config() -> dict[str, str]:
-    """All `python-shop:*` values of this stack, so a misspelled key is reported, not ignored."""
-    config = pulumi.Config(PROJECT)
-    names = {key.name for key in KEYS}
-    # The SDK has no public call listing every key; its runtime config map does.
-    everything = {**pulumi.runtime.config.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
-    names |= {k.split(":", 1)[1] for k in everything if k.startswith(f"{PROJECT}:")}
-    return {name: value for name in names if (value := config.get(name)) is not None}
+def json_text(value: Any) -> str:
+    """A declared default as the engine hands config to a program: a string (true, not True)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
+
+def _field(key: str) -> str:
+    """backendReplicas -> backend_replicas: the Settings field a key fills."""
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
+
+
+def _stack_config() -> dict[str, str]:
+    """Every `python-shop:*` value the engine handed this program (it passes them all in
+    PULUMI_CONFIG), so a misspelled key is reported, not ignored."""
+    config = pulumi.Config(PROJECT)
+    names = {k.split(":", 1)[1] for k in pulumi.runtime.get_config_env() if k.startswith(f"{PROJECT}:")}
+    return {name: value for name in names | set(declared()) if (value := config.get(name)) is not None}

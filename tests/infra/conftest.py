@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +97,8 @@ def stack_config(stack_file: Path) -> dict[str, str]:
 
 def run_program(config: dict[str, str], *, stack: str = "dev", mocks: ProviderLikeMocks | None = None) -> Run:
     mocks = mocks or ProviderLikeMocks()
+    # As the language host hands config over: PULUMI_CONFIG in the environment, then the SDK's map.
+    os.environ["PULUMI_CONFIG"] = json.dumps(config)
     pulumi.runtime.config.set_all_config(dict(config))
     pulumi.runtime.settings.set_root_resource(None)  # a fresh Stack, so exports do not leak between runs
     pulumi.runtime.set_mocks(mocks, project="python-shop", stack=stack, preview=False)
@@ -107,7 +110,10 @@ def run_program(config: dict[str, str], *, stack: str = "dev", mocks: ProviderLi
         stack_outputs = pulumi.runtime.settings.get_root_resource().outputs
         return pulumi.Output.from_input(stack_outputs).apply(exports.update)
 
-    run()
+    try:
+        run()
+    finally:
+        del os.environ["PULUMI_CONFIG"]  # nothing leaks into the pulumi CLIs other tests start
     return Run(mocks.registered, exports)
 
 

@@ -7,6 +7,7 @@ outside the repo. Assertions read the engine's structured output.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -114,6 +115,29 @@ def test_a_bad_setting_fails_the_preview_with_the_settings_message(rendered):
         output = proc.stdout + proc.stderr
         assert "python-shop:backendReplicas is '0'; it must be an integer from 1 to 50" in output
         assert "Traceback" not in output
+    finally:
+        stack.write_config(backendReplicas=None)
+
+
+def test_pulumi_config_shows_every_setting_with_its_declared_default(rendered):
+    stack, _ = rendered
+    shown = {k: v["value"] for k, v in json.loads(stack.cli("config", "--json").stdout).items()}
+    # The stack file names only the context and renderDir; the rest is Pulumi.yaml's defaults.
+    assert shown["python-shop:namespace"] == "python-shop"
+    assert shown["python-shop:backendReplicas"] == "1"
+    assert shown["python-shop:backendPort"] == "8080"
+    assert shown["python-shop:frontendServiceType"] == "NodePort"
+    assert shown["python-shop:networkPolicies"] == "true"
+    assert shown["python-shop:backendImage"] == ""
+
+
+def test_the_engine_refuses_a_setting_of_the_wrong_type_naming_it(rendered):
+    stack, _ = rendered
+    stack.write_config(backendReplicas="two")
+    try:
+        proc = stack.cli("preview", check=False)
+        assert proc.returncode != 0
+        assert "configuration key 'backendReplicas' must be of type 'integer'" in proc.stdout + proc.stderr
     finally:
         stack.write_config(backendReplicas=None)
 

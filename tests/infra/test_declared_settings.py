@@ -1,0 +1,53 @@
+"""The settings are declared once, in Pulumi.yaml, and each one is checked and used."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import yaml
+
+from tests.infra.conftest import ROOT
+
+EXPECTED = {
+    "namespace": ("string", "python-shop"),
+    "createNamespace": ("boolean", True),
+    "backendImage": ("string", ""),
+    "frontendImage": ("string", ""),
+    "backendReplicas": ("integer", 1),
+    "frontendReplicas": ("integer", 1),
+    "backendPort": ("integer", 8080),
+    "frontendServiceType": ("string", "NodePort"),
+    "networkPolicies": ("boolean", True),
+    "adoptExisting": ("boolean", False),
+    "renderDir": ("string", ""),
+}
+
+
+def declarations() -> dict:
+    return yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+
+
+def test_pulumi_yaml_declares_each_setting_with_its_type_default_and_a_description():
+    found = {key: (d["type"], d["default"]) for key, d in declarations().items()}
+    assert found == EXPECTED
+    for key, declaration in declarations().items():
+        assert len(declaration["description"]) > 20, key
+
+
+def test_every_declared_setting_has_a_check_and_a_field():
+    from infra.stack_settings import CHECKS, Settings
+
+    assert set(CHECKS) == set(EXPECTED)
+    fields = {f.name for f in dataclasses.fields(Settings)} - {"kube_context"}
+    assert fields == {"namespace", "create_namespace", "backend_image", "frontend_image", "backend_replicas",
+                      "frontend_replicas", "backend_port", "frontend_service_type", "network_policies",
+                      "adopt_existing", "render_dir"}
+
+
+def test_stack_files_hold_only_what_differs_from_the_defaults():
+    for stack_file in sorted(ROOT.glob("Pulumi.*.yaml")):
+        config = yaml.safe_load(stack_file.read_text())["config"]
+        for key, value in config.items():
+            name = key.removeprefix("python-shop:")
+            if name in EXPECTED:
+                assert value != EXPECTED[name][1] and str(value) != str(EXPECTED[name][1]), (stack_file.name, key)
