@@ -8,7 +8,7 @@ Two copies of the repository share one stack and one state backend: the shop as 
 (granian, the Procfiles'), and a variant whose Procfiles and requirements run gunicorn with
 the settings granian replaced (benchmarks/gunicorn.conf.py, here as flags: the images copy
 only the Procfile). `make up` in one copy, then the other, rolls the same Deployments
-between the two servers' images; each is measured at each level, then the first again.
+between the two servers' images; each is measured at each level, twice, alternating, best run kept.
 Needs this machine's one real node free (it says so at once otherwise).
 Prints requests/s and the ratio; writes artifacts/bench/serving-real.json.
 """
@@ -72,7 +72,7 @@ def main() -> int:
         repos = {"granian": copy_repo(Path(tmp) / "granian"), "gunicorn": copy_repo(Path(tmp) / "gunicorn")}
         gunicorn_variant(repos["gunicorn"])
         try:
-            for server in ("granian", "gunicorn", "granian"):
+            for server in ("granian", "gunicorn", "granian", "gunicorn"):  # alternated: drift hits both
                 url = make(repos[server], env, "up").stdout.strip().splitlines()[-1].removeprefix("The shop: ")
                 results[server].append(measure(url, levels, args.duration))
                 print(f"{server}: " + ", ".join(f"{c} conns {f['requests_per_s']:.0f} req/s"

@@ -4,7 +4,8 @@ Deny all ingress in the namespace, then allow the frontend pods to reach the
 backend pods on the backend's container port, and anyone to reach the
 frontend on its port. Policies select pods by the same `app` labels the
 Services use. They need a network plugin that enforces NetworkPolicy (on
-minikube: `minikube start --cni=calico`); `networkPolicies: false` leaves them out.
+minikube: `minikube start --cni=calico`; the embedded real node runs kube-router's
+policy controller); `networkPolicies: false` leaves them out.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ NODES = 1
 UP_TIMEOUT = 180  # seconds; a cold start on a busy 2-core machine takes ~10 s
 # kube-apiserver's default (10.0.0.0/24) overlaps the pod IPs kwok hands out
 # (the node's podCIDR, 10.0.0.0/24): move Services to kubeadm's default range.
-SERVICE_CIDR = "10.96.0.0/12"
+SERVICE_CIDR = realcluster.SERVICE_CIDR
 
 # KwokctlConfiguration option -> binary from the kube toolchain group.
 BINARY_OPTIONS = {
@@ -396,7 +396,7 @@ def cmd_status() -> int:
         healthy &= alive
         print(f"  {name:26} pid {pid:<8} {'running' if alive else 'STOPPED'}")
     if REAL:
-        for name in ("containerd", "kubelet", "kube-proxy", "coredns"):
+        for name in reversed(realcluster.NODE_PROCESSES):
             pid = realcluster.alive(name)
             healthy &= bool(pid)
             print(f"  {name:26} pid {pid or '-':<8} {'running' if pid else 'STOPPED'}")

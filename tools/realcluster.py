@@ -43,6 +43,10 @@ from typing import IO
 from tools.toolchain_recipes import common
 
 NODE = "python-shop-node"
+# The node's processes, in the order they stop (the policy controller first, so that it
+# restores no rule the teardown removes).
+NODE_PROCESSES = ("kube-router", "kubelet", "kube-proxy", "coredns", "containerd")
+SERVICE_CIDR = "10.96.0.0/12"  # the API server's --service-cluster-ip-range (tools/cluster)
 POD_SUBNET = "10.244.0.0/24"
 GATEWAY = "10.244.0.1"  # the bridge's address: pods' gateway and their DNS server
 BRIDGE = "pshop0"
@@ -304,7 +308,7 @@ def owner_file() -> Path:
 
 def check_free(kubeconfig: Path) -> None:
     """Fail at once when the machine's one real node runs for another cluster (never wait for it)."""
-    running = [name for name in ("containerd", "kubelet", "kube-proxy", "coredns") if alive(name)]
+    running = [name for name in NODE_PROCESSES if alive(name)]
     owner = owner_file().read_text().strip() if owner_file().exists() else ""
     if running and owner != str(kubeconfig):
         cluster = Path(owner).parent.name if owner else "another cluster"
@@ -341,6 +345,16 @@ def start_node(kubeconfig: Path, client_ca: Path, kubectl, deadline: float) -> N
     wait(f"node {NODE} to be Ready",
          lambda: kubectl("get", "node", NODE, "-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status}")
          .stdout.strip() == "True", deadline, "kubelet")
+    # NetworkPolicy, enforced: the bridge CNI plugin enforces none. Only kube-router's policy
+    # controller runs (iptables + ipset); routing and the service proxy stay the node's own.
+    start("kube-router", [
+        tool("kube-router"),
+        "--run-firewall=true", "--run-router=false", "--run-service-proxy=false",
+        "--enable-cni=false", "--enable-pod-egress=false",
+        "--kubeconfig", str(kubeconfig), "--hostname-override", NODE,
+        "--service-cluster-ip-range", SERVICE_CIDR,
+        "--health-port=0", "--metrics-port=0",
+    ])
 
 
 def stop_node() -> list[str]:
@@ -349,7 +363,7 @@ def stop_node() -> list[str]:
     stopped = []
     if alive("containerd"):
         remove_sandboxes()
-    for name in ("kubelet", "kube-proxy", "coredns", "containerd"):
+    for name in NODE_PROCESSES:
         pid = alive(name)
         if not pid:
             continue
@@ -363,7 +377,8 @@ def stop_node() -> list[str]:
     kill_shims()
     if Path(tool("kube-proxy")).exists():
         subprocess.run([tool("kube-proxy"), "--cleanup"], capture_output=True)  # its iptables chains
-    remove_kube_chains()  # the kubelet's own (KUBE-FIREWALL, canaries), which --cleanup leaves
+    remove_kube_chains()  # the kubelet's own (KUBE-FIREWALL, canaries) and kube-router's
+    remove_ipsets()  # kube-router's, once no rule refers to them
     remove_cni_chains()  # of pods whose sandbox the kubelet had not torn down when it stopped
     unmount_under(d)
     teardown_network()
@@ -405,6 +420,18 @@ def remove_kube_chains() -> None:
             subprocess.run([cmd, "-t", table, "-X", chain], capture_output=True)
 
 
+def our_ipsets() -> list[str]:
+    if not shutil.which("ipset"):
+        return []
+    names = sh("ipset", "list", "-name", check=False).stdout.split()
+    return [n for n in names if n.startswith(("KUBE-", "kube-router"))]
+
+
+def remove_ipsets() -> None:
+    for name in our_ipsets():
+        subprocess.run(["ipset", "destroy", name], capture_output=True)
+
+
 def remove_cni_chains() -> None:
     """Delete the bridge plugin's NAT rules and CNI-* chains of our network's pods.
 
@@ -438,7 +465,7 @@ def unmount_under(directory: Path) -> None:
 
 def leftovers() -> list[str]:
     """What of ours is still on the host (for `status` and the tests)."""
-    found = [f"process {name}" for name in ("kubelet", "kube-proxy", "coredns", "containerd") if alive(name)]
+    found = [f"process {name}" for name in NODE_PROCESSES if alive(name)]
     mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
     found += [f"mount {m}" for m in mounts if m.startswith(str(node_dir()))]
     if sh("ip", "link", "show", BRIDGE, check=False).returncode == 0:
@@ -447,6 +474,7 @@ def leftovers() -> list[str]:
               for line in sh("ip", "-o", "link", "show", "master", BRIDGE, check=False).stdout.splitlines()]
     rules = sh("iptables-save", check=False).stdout
     found += [f"iptables {line}" for line in rules.splitlines() if "KUBE-" in line or "CNI-" in line][:5]
+    found += [f"ipset {name}" for name in our_ipsets()]
     return found
 
 

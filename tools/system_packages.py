@@ -30,6 +30,7 @@ GROUPS: dict[str, tuple[str, dict[str, str]]] = {
             "containernetworking-plugins": "/usr/lib/cni/bridge",
             "iptables": "iptables",
             "conntrack": "conntrack",
+            "ipset": "ipset",  # kube-router's network policy controller
             "docker.io": "dockerd",
             "debootstrap": "debootstrap",
             "gcc": "gcc",

@@ -78,8 +78,9 @@ def test_a_second_real_node_is_refused_at_once_naming_what_is_in_the_way(machine
                             text=True, timeout=300)
     elapsed = time.monotonic() - started
     assert second.returncode == 1
-    assert ("this machine's real node already runs for cluster python-shop-real (containerd, kubelet, kube-proxy, "
-            "coredns), and there is one real node per machine: stop that cluster first (`make down`)") in second.stderr
+    assert ("this machine's real node already runs for cluster python-shop-real (kube-router, kubelet, kube-proxy, "
+            "coredns, containerd), and there is one real node per machine: stop that cluster first (`make down`)"
+            ) in second.stderr
     # At once, not after the node's 5-minute start deadline (about a second here; 60 s is generous).
     assert elapsed < 60, f"took {elapsed:.0f}s"
     assert alive("kubelet"), "make up's node is untouched"

@@ -64,7 +64,10 @@ def test_pods_run_our_containers_as_non_root_under_restricted(real_cluster, shop
 
 
 def test_the_node_port_serves_the_shop_through_cluster_dns(real_cluster, shop_stack):
-    response = requests.get(page_url(real_cluster.kube), timeout=10)
+    # NetworkPolicy is enforced asynchronously: kube-router lets the new frontend pod through to
+    # the backend a moment after both are Ready (`pulumi up`'s await), so poll (30 s is generous).
+    response = wait_until(lambda: (r := requests.get(page_url(real_cluster.kube), timeout=10)).ok and r,
+                          timeout=30, what="the page to answer 200")
     assert response.status_code == 200
     # The frontend reached the backend by the DNS name in the ConfigMap.
     assert all(f"<td>{item}</td>" in response.text for item in ITEMS), response.text[:500]
@@ -77,6 +80,63 @@ def test_chromium_sees_the_five_items(real_cluster, shop_stack, page, artifacts_
     names = [row.locator("td").first.inner_text() for row in page.locator("#inventory tbody tr").all()]
     assert names == ITEMS
     page.screenshot(path=str(artifacts_dir / "shop-in-real-pods.png"), full_page=True)
+
+
+# What a pod outside the shop sees of a URL: "status 200", or the error it got.
+PROBE = """
+import sys, urllib.request
+try:
+    print("status", urllib.request.urlopen(sys.argv[1], timeout=3).status)
+except Exception as exc:
+    print("error", type(exc).__name__)
+"""
+BACKEND_URL = "http://python-shop-backend-service.python-shop.svc:8080/"
+FRONTEND_URL = "http://python-shop-frontend-service.python-shop.svc:8080/"
+
+
+def kernel_lacks_ipset() -> str | None:
+    """kube-router's policy controller needs ip_set (and iptables, which the node needs anyway)."""
+    created = subprocess.run(["ipset", "create", "python-shop-probe", "hash:ip"], capture_output=True, text=True)
+    subprocess.run(["ipset", "destroy", "python-shop-probe"], capture_output=True)
+    return None if created.returncode == 0 else f"ip_set (CONFIG_IP_SET): {created.stderr.strip()}"
+
+
+def seen_from_outside(kube: Kube, url: str) -> str:
+    """Run a pod in `default` (no NetworkPolicy selects it) that fetches `url`; its one line."""
+    name = f"outside-{time.monotonic_ns()}"
+    kube.run("run", name, "--namespace", "default", f"--image={app_images.reference('backend')}",
+             "--image-pull-policy=Never", "--restart=Never", "--command", "--", "python3", "-c", PROBE, url)
+    try:
+        wait_until(lambda: kube.get("pod", name, "default")["status"].get("phase") in ("Succeeded", "Failed"),
+                   timeout=60, what=f"pod {name} to finish")
+        return kube.run("logs", name, "--namespace", "default").stdout.strip()
+    finally:
+        kube.run("delete", "pod", name, "--namespace", "default", "--wait=false", check=False)
+
+
+def test_network_policies_keep_everyone_but_the_frontend_away_from_the_backend(real_cluster, shop_stack):
+    missing = kernel_lacks_ipset()
+    if missing:
+        pytest.skip(f"this kernel lacks {missing}, which kube-router's policy controller needs")
+    kube = real_cluster.kube
+    # Anyone reaches the frontend on its port; the frontend reaches the backend (the page lists items).
+    assert seen_from_outside(kube, FRONTEND_URL) == "status 200"
+    page = requests.get(page_url(kube), timeout=10)
+    assert page.status_code == 200 and "<td>Apple</td>" in page.text
+    # A pod outside the shop does not reach the backend: its packets are dropped (a timeout).
+    assert seen_from_outside(kube, BACKEND_URL) == "error URLError"
+
+    shop_stack.write_config(networkPolicies="false")
+    try:
+        shop_stack.up()
+        # Without the policies the same pod gets through (kube-router drops its rules within seconds).
+        wait_until(lambda: seen_from_outside(kube, BACKEND_URL) == "status 200", timeout=90,
+                   what="the backend to be open without NetworkPolicies")
+    finally:
+        shop_stack.write_config(networkPolicies=None)
+        shop_stack.up()
+    wait_until(lambda: seen_from_outside(kube, BACKEND_URL) == "error URLError", timeout=90,
+               what="the backend to be closed again")
 
 
 def config_in_pod(kube: Kube, pod: str) -> str:

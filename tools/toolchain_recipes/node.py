@@ -5,8 +5,11 @@ plane (kube.kubernetes_component). containerd's go.mod has exclude lines, so
 `go install` refuses it: we build inside a copy of the downloaded module, as
 its Makefile does. CoreDNS is a plain module whose root package is the server.
 pause is C: compiled from the build/pause/linux/pause.c that ships in the
-Kubernetes module, static, as its Makefile does. runc, the CNI plugins,
-iptables and conntrack come from the host (python3 -m tools.system_packages node).
+Kubernetes module, static, as its Makefile does. kube-router's network policy
+controller enforces NetworkPolicy with iptables and ipset (the bridge CNI
+plugin enforces none); built inside a copy of its module, as containerd is.
+runc, the CNI plugins, iptables, ipset and conntrack come from the host
+(python3 -m tools.system_packages node).
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ CONTAINERD_VERSION = "v2.2.9"
 COREDNS_MODULE = "github.com/coredns/coredns"
 COREDNS_VERSION = "v1.14.7"
 PAUSE_VERSION = "3.10.2"  # build/pause/Makefile's TAG in Kubernetes v1.36.3
+KUBE_ROUTER_MODULE = "github.com/cloudnativelabs/kube-router/v2"
+# The only release the module proxy serves here; advisories are reported against it, so it runs
+# for the sandbox's one local node only, with its router and proxy off (docs/sandbox.md).
+KUBE_ROUTER_VERSION = "v2.1.0"
 
 # containerd's Makefile: no btrfs (needs its C headers); shims and daemon static.
 CONTAINERD_TAGS = "no_btrfs"
@@ -64,6 +71,19 @@ def _build_coredns(component: Component, workdir: Path, outbin: Path) -> None:
     _check_version(outbin / "coredns", f"CoreDNS-{COREDNS_VERSION.lstrip('v')}")
 
 
+def kube_router_ldflags() -> str:
+    return f"-X {KUBE_ROUTER_MODULE}/pkg/version.Version={KUBE_ROUTER_VERSION} {STRIP}"
+
+
+def _build_kube_router(component: Component, workdir: Path, outbin: Path) -> None:
+    info = _download(KUBE_ROUTER_MODULE, KUBE_ROUTER_VERSION, workdir)
+    source = workdir / "kube-router"
+    shutil.copytree(info["Dir"], source, copy_function=shutil.copyfile)
+    common.go_build([("kube-router", "./cmd/kube-router")], cwd=source, outbin=outbin,
+                    ldflags=kube_router_ldflags(), env={"CGO_ENABLED": "0"})
+    _check_version(outbin / "kube-router", KUBE_ROUTER_VERSION)
+
+
 def _build_pause(component: Component, workdir: Path, outbin: Path) -> None:
     info = _download(KUBERNETES_MODULE, KUBERNETES_VERSION, workdir)
     source = Path(info["Dir"]) / "build" / "pause" / "linux" / "pause.c"
@@ -85,6 +105,8 @@ COMPONENTS: list[Component] = [
               recipe={"ldflags": containerd_ldflags(), "tags": CONTAINERD_TAGS}),
     Component(name="coredns", version=COREDNS_VERSION, binaries=("coredns",), build=_build_coredns,
               recipe={"ldflags": STRIP}),
+    Component(name="kube-router", version=KUBE_ROUTER_VERSION, binaries=("kube-router",),
+              build=_build_kube_router, recipe={"ldflags": kube_router_ldflags(), "cgo": "0"}),
     Component(name="pause", version=PAUSE_VERSION, binaries=("pause",), build=_build_pause,
               recipe={"cflags": "-Os -Wall -Werror -static"}),
 ]
