@@ -58,6 +58,7 @@ bench: setup ## serving load (granian, gunicorn, the original), deploy and edit 
 	$(PYTHON) -m benchmarks.deploy
 	$(PYTHON) -m benchmarks.deploy --real
 	$(PYTHON) -m benchmarks.edit_loop
+	$(PYTHON) -m benchmarks.serving_real
 	$(PYTHON) -m benchmarks.load
 
 # --- the sandbox: for machines without their own pulumi or cluster (docs in README) ---
