@@ -1,8 +1,9 @@
 """The python-shop deployment: the table of contents.
 
-Read the settings, build the backend (its image named after its source
-unless the stack names one), build the frontend's config from the
-backend's Service, build the frontend, export what users need.
+Read the settings; the provider and the namespace (default-deny ingress); the backend, which
+only the frontend may reach; the frontend's config, built from the backend Service's outputs;
+the frontend, which anyone may reach; what users need to find it. Each app's image is the one
+built from its folder (app_images) unless the stack names one.
 """
 
 from __future__ import annotations
@@ -10,16 +11,17 @@ from __future__ import annotations
 import pulumi
 
 import app_images
-from cluster import kubernetes_provider, shop_namespace
+import labels
+from exports import export_how_to_reach
 from frontend_config import FrontendConfig
-from network_policies import isolate
+from namespace import shop_namespace
+from provider import kubernetes_provider
 from stack_settings import Settings, load_settings
-from web_service import WebService
+from web_service import ANYWHERE, WebService
 
 
 def deploy(settings: Settings) -> None:
-    provider = kubernetes_provider(settings)
-    in_cluster = pulumi.ResourceOptions(providers=[provider])
+    in_cluster = pulumi.ResourceOptions(providers=[kubernetes_provider(settings)])
     namespace = shop_namespace(settings, in_cluster)
 
     backend = WebService(
@@ -30,6 +32,8 @@ def deploy(settings: Settings) -> None:
         image_from_source=settings.backend_image is None,
         replicas=settings.backend_replicas,
         service_port=settings.backend_port,
+        reachable_from=["python-shop-frontend"],
+        network_policy=settings.network_policies,
         opts=in_cluster,
     )
 
@@ -37,7 +41,7 @@ def deploy(settings: Settings) -> None:
         "python-shop-frontend-config",
         backend_service=backend.service,
         namespace=namespace,
-        labels={"app.kubernetes.io/part-of": "python-shop", "app.kubernetes.io/component": "frontend"},
+        labels=labels.component("frontend"),
         opts=in_cluster,
     )
 
@@ -50,25 +54,12 @@ def deploy(settings: Settings) -> None:
         replicas=settings.frontend_replicas,
         service_type=settings.frontend_service_type,
         config_mount=frontend_config.mount,
+        reachable_from=ANYWHERE,
+        network_policy=settings.network_policies,
         opts=in_cluster,
     )
 
-    if settings.network_policies:
-        isolate(namespace, backend, frontend, in_cluster, owns_namespace=settings.create_namespace)
-
-    frontend_service = frontend.service.metadata.name
-    pulumi.export("namespace", namespace)
-    pulumi.export("backendUri", frontend_config.backend_uri)
-    pulumi.export("frontendServiceName", frontend_service)
-    pulumi.export("frontendNodePort", frontend.service.spec.ports[0].node_port)
-    if settings.frontend_service_type == "NodePort":
-        open_command = pulumi.Output.format("minikube service {0} --namespace {1}", frontend_service, namespace)
-    else:
-        open_command = pulumi.Output.format(
-            "kubectl port-forward --namespace {1} service/{0} 8080:{2}", frontend_service, namespace,
-            frontend.service.spec.ports[0].port,
-        )
-    pulumi.export("openCommand", open_command)
+    export_how_to_reach(settings, namespace, frontend, frontend_config)
 
 
 if __name__ == "__main__":

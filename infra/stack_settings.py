@@ -130,8 +130,9 @@ CHECKS: dict[str, tuple[Callable[[str], Any], str]] = {
 
 
 def declared() -> dict[str, dict]:
-    """Pulumi.yaml's `config:` declarations: key -> {type, default, description}."""
-    return yaml.safe_load(PROJECT_FILE.read_text())["config"]
+    """Pulumi.yaml's declarations of this project's keys: key -> {type, default, description}
+    (other namespaces' keys there, like pulumi:disable-default-providers, are values, not settings)."""
+    return {k: v for k, v in yaml.safe_load(PROJECT_FILE.read_text())["config"].items() if ":" not in k}
 
 
 def load_settings() -> Settings:

@@ -9,14 +9,18 @@ drops below the desired capacity.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+import labels
+
 # The port every app listens on inside its pod: the Procfile's $PORT.
 CONTAINER_PORT = 8080
-PART_OF = "python-shop"
+ANYWHERE: Literal["anywhere"] = "anywhere"
 PRE_STOP_SECONDS = 5
 STARTUP_SECONDS = 30  # the startup probe's budget: 1 s period x 30 failures
 
@@ -65,10 +69,16 @@ class WebService(pulumi.ComponentResource):
         service_type: str = "ClusterIP",
         config_mount: ConfigMount | None = None,
         env: dict[str, str] | None = None,
+        reachable_from: Sequence[str] | Literal["anywhere"] = (),
+        network_policy: bool = True,
         opts: pulumi.ResourceOptions | None = None,
     ):
         """
         image: the container image, with a tag or digest.
+        reachable_from: who may open its port: the names of other web services, or ANYWHERE;
+            nobody else (the namespace denies all ingress by default). Its own NetworkPolicy,
+            `<name>-from-<those services, without the python-shop- prefix>` or `-from-anywhere`.
+        network_policy: False leaves that NetworkPolicy out (`networkPolicies: false`).
         resources: requests and limits of its one container (the guardrails require limits).
         image_from_source: True when `image` is built from this repository into the cluster's
             own image store (`make up`, infra/app_images.py) rather than pushed to a registry.
@@ -80,23 +90,14 @@ class WebService(pulumi.ComponentResource):
         super().__init__("python-shop:index:WebService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        # The original's `app` label stays the selector: a Deployment's selector is
-        # immutable, so keeping it lets this stack adopt a cluster running deploy.yaml.
-        self.selector = selector = {"app": name}
-        labels = {
-            **selector,
-            "app.kubernetes.io/name": name,
-            "app.kubernetes.io/instance": f"{name}-{pulumi.get_stack()}",
-            "app.kubernetes.io/component": component,
-            "app.kubernetes.io/part-of": PART_OF,
-            "app.kubernetes.io/managed-by": "pulumi",
-        }
+        self.selector = selector = labels.selector(name)
+        pod_labels = labels.workload(name, component, pulumi.get_stack())
         # The version goes on the Deployment and its pods only: a new image tag
         # then changes the Deployment alone, not the Service in front of it.
-        service_labels = dict(labels)
+        service_labels = dict(pod_labels)
         tag = image_tag(image)
         if tag and len(tag) <= 63:
-            labels["app.kubernetes.io/version"] = tag
+            pod_labels["app.kubernetes.io/version"] = tag
 
         volumes = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
         mounts = [{"name": "tmp", "mountPath": "/tmp"}]
@@ -104,7 +105,7 @@ class WebService(pulumi.ComponentResource):
             volumes.append({"name": config_mount.volume_name, "configMap": {"name": config_mount.config_map_name}})
             mounts.append({"name": config_mount.volume_name, "mountPath": config_mount.mount_path, "readOnly": True})
 
-        metadata: dict = {"name": name, "namespace": namespace, "labels": labels}
+        metadata: dict = {"name": name, "namespace": namespace, "labels": pod_labels}
         if image_from_source:
             metadata["annotations"] = {"pulumi.com/timeoutSeconds": str((STARTUP_SECONDS + 10) * replicas)}
         self.deployment = k8s.apps.v1.Deployment(
@@ -117,7 +118,7 @@ class WebService(pulumi.ComponentResource):
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
                 "revisionHistoryLimit": 5,
                 "template": {
-                    "metadata": {"labels": labels},
+                    "metadata": {"labels": pod_labels},
                     "spec": {
                         "automountServiceAccountToken": False,
                         "enableServiceLinks": False,  # the apps read no *_SERVICE_HOST variables
@@ -168,7 +169,8 @@ class WebService(pulumi.ComponentResource):
                 # Not awaited: its endpoints are the Deployment's ready pods, which the
                 # Deployment's own await proves; waiting here (~10 s while endpoints
                 # settle) would also hold back everything wired to this Service's outputs.
-                "annotations": {"pulumi.com/skipAwait": "true"},
+                # A LoadBalancer is awaited: its address is what the stack exports.
+                **({} if service_type == "LoadBalancer" else {"annotations": {"pulumi.com/skipAwait": "true"}}),
             },
             spec={
                 "type": service_type,
@@ -178,7 +180,30 @@ class WebService(pulumi.ComponentResource):
             opts=child,
         )
 
+        if network_policy:
+            self.network_policy = self._ingress_policy(name, namespace, reachable_from, child)
+
         self.register_outputs({"deployment": self.deployment.metadata.name, "service": self.service.metadata.name})
+
+    def _ingress_policy(self, name: str, namespace: pulumi.Input[str], reachable_from: Sequence[str] | str,
+                        opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
+        http = [{"protocol": "TCP", "port": "http"}]  # the named container port, not the Service port
+        if reachable_from == ANYWHERE:
+            suffix, rule = "anywhere", {"ports": http}
+        else:
+            sources = [s.removeprefix(f"{labels.PART_OF}-") for s in reachable_from]
+            suffix = "-".join(sources) or "nobody"
+            rule = {"from": [{"podSelector": {"matchLabels": labels.selector(s)}} for s in reachable_from],
+                    "ports": http}
+        policy = f"{name}-from-{suffix}"
+        return k8s.networking.v1.NetworkPolicy(
+            policy,
+            metadata={"name": policy, "namespace": namespace, "labels": labels.MANAGED},
+            spec={"podSelector": {"matchLabels": self.selector}, "policyTypes": ["Ingress"], "ingress": [rule]},
+            # Stacks deployed before declared it beside the services, not inside one.
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)])),
+        )
 
 
 def _probe(**timing) -> dict:

@@ -391,7 +391,8 @@ def report(run: Pulumi, extra: dict[str, str]) -> None:
             f"NodePort {node_port} serves nothing. Inspect: {inspect}; browse the shop itself with `make dev`."
         )
     else:
-        say(f"deployed to {stack_context(run.stack)}; open the shop with: {outputs.get('openCommand')}")
+        where = outputs.get("frontendUrl") or outputs.get("openCommand")
+        say(f"deployed to {stack_context(run.stack)}; open the shop with: {where}")
 
 
 def down() -> None:

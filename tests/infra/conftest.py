@@ -58,6 +58,8 @@ class ProviderLikeMocks(pulumi.runtime.Mocks):
                 port.setdefault("protocol", "TCP")
                 if spec.get("type") in ("NodePort", "LoadBalancer"):
                     port["nodePort"] = next(self._node_ports)
+            if spec.get("type") == "LoadBalancer":  # what the cloud's controller fills in
+                outputs["status"] = {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}}
         self.registered.append(Registered(args.typ, args.name, args.inputs, outputs, args.provider))
         return f"{args.name}_id", outputs
 

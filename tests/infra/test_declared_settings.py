@@ -24,7 +24,13 @@ EXPECTED = {
 
 
 def declarations() -> dict:
-    return yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    config = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    return {key: value for key, value in config.items() if ":" not in key}
+
+
+def test_no_resource_can_fall_back_to_a_default_provider():
+    config = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    assert config["pulumi:disable-default-providers"] == {"value": ["*"]}
 
 
 def test_pulumi_yaml_declares_each_setting_with_its_type_default_and_a_description():

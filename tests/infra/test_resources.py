@@ -159,9 +159,15 @@ def test_replicas_come_from_config(stack_run):
         assert deployment["spec"]["replicas"] == int(setting(stack_run, f"{app}Replicas", "1"))
 
 
-def test_services_are_not_awaited_their_deployments_are(stack_run):
+def test_services_are_not_awaited_their_deployments_are(dev_run):
     for name in ("python-shop-backend-service", "python-shop-frontend-service"):
-        assert stack_run.one(SERVICE, name).inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+        assert dev_run.one(SERVICE, name).inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+
+
+def test_a_load_balancer_is_awaited_its_address_is_exported(production_run):
+    service = production_run.one(SERVICE, "python-shop-frontend-service").inputs
+    assert service["spec"]["type"] == "LoadBalancer"
+    assert "annotations" not in service["metadata"]
 
 
 def test_pods_are_fit_for_production(stack_run):
@@ -208,15 +214,23 @@ def test_render_mode_drops_the_context(tmp_path):
     assert "context" not in run.provider.inputs
 
 
-def test_exports(stack_run):
-    exports = stack_run.exports
-    namespace = setting(stack_run, "namespace", "python-shop")
-    assert exports["namespace"] == namespace
-    assert exports["frontendServiceName"] == "python-shop-frontend-service"
-    assert isinstance(exports["frontendNodePort"], int)
-    if setting(stack_run, "frontendServiceType", "NodePort") == "NodePort":
-        assert exports["openCommand"] == f"minikube service python-shop-frontend-service --namespace {namespace}"
-    else:
-        assert exports["openCommand"] == (
-            f"kubectl port-forward --namespace {namespace} service/python-shop-frontend-service 8080:8080"
-        )
+def test_exports_on_minikube_with_a_node_port(dev_run):
+    assert dev_run.exports["namespace"] == "python-shop"
+    assert dev_run.exports["frontendServiceName"] == "python-shop-frontend-service"
+    assert dev_run.exports["backendUri"] == "http://python-shop-backend-service.python-shop.svc:8080"
+    assert isinstance(dev_run.exports["frontendNodePort"], int)
+    assert dev_run.exports["openCommand"] == "minikube service python-shop-frontend-service --namespace python-shop"
+
+
+def test_exports_behind_a_load_balancer_are_its_url(production_run):
+    assert production_run.exports["frontendUrl"] == "http://203.0.113.10:8080/"
+    assert "frontendNodePort" not in production_run.exports
+    assert "openCommand" not in production_run.exports
+
+
+@pytest.mark.parametrize(("context", "service_type"), [("kwok-python-shop-real", "NodePort"), ("minikube", "ClusterIP")])
+def test_exports_elsewhere_open_the_shop_through_a_port_forward(context, service_type):
+    run = run_program({**DEV_CONFIG, "kubernetes:context": context, "python-shop:frontendServiceType": service_type})
+    assert run.exports["openCommand"] == (
+        "kubectl port-forward --namespace python-shop service/python-shop-frontend-service 8080:8080")
+    assert ("frontendNodePort" in run.exports) == (service_type == "NodePort")

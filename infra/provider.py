@@ -1,8 +1,7 @@
-"""Where the shop goes: the kubernetes provider every resource uses, and the namespace."""
+"""Where the shop goes: the one kubernetes provider every resource uses (no default provider)."""
 
 from __future__ import annotations
 
-import pulumi
 import pulumi_kubernetes as k8s
 
 from stack_settings import Settings
@@ -32,24 +31,3 @@ def kubernetes_provider(settings: Settings) -> k8s.Provider:
         # any option above, is an update.
         cluster_identifier=context or ("rendered" if settings.render_dir else "current-context"),
     )
-
-
-# Pod Security Admission: the API server itself refuses any pod that is not
-# "restricted" (non-root, no privilege escalation, capabilities dropped, seccomp).
-POD_SECURITY = {
-    f"pod-security.kubernetes.io/{mode}{suffix}": value
-    for mode in ("enforce", "audit", "warn")
-    for suffix, value in (("", "restricted"), ("-version", "latest"))
-}
-
-
-def shop_namespace(settings: Settings, opts: pulumi.ResourceOptions) -> pulumi.Input[str]:
-    """The namespace's name, as an Output of the Namespace resource when the stack creates it."""
-    if not settings.create_namespace:
-        return settings.namespace
-    namespace = k8s.core.v1.Namespace(
-        settings.namespace,
-        metadata={"name": settings.namespace, "labels": {"app.kubernetes.io/part-of": "python-shop", **POD_SECURITY}},
-        opts=opts,
-    )
-    return namespace.metadata.name
