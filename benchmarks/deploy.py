@@ -31,7 +31,7 @@ from infra import app_images
 from tools.engine import ROOT, Stack, bin_dir, changed
 
 CLUSTER = "python-shop-bench"
-ORIGINAL = ROOT / "tests" / "e2e" / "fixtures" / "original-deploy.yaml"
+ORIGINAL = ROOT / "docs" / "original" / "deploy.yaml"
 OUT = ROOT / "artifacts" / "bench"
 
 

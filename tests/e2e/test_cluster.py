@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +20,7 @@ from infra import app_images
 from tests.e2e.conftest import deployed_stack
 from tests.support.kube import Kube
 from tests.support.net import wait_until
-from tools.engine import Stack, changed
+from tools.engine import ROOT, Stack, changed
 
 pytestmark = pytest.mark.cluster
 
@@ -29,8 +28,8 @@ NAMESPACE = "python-shop"
 BACKEND, FRONTEND = "python-shop-backend", "python-shop-frontend"
 BACKEND_SERVICE, FRONTEND_SERVICE = "python-shop-backend-service", "python-shop-frontend-service"
 CONFIG_MAP = "python-shop-frontend-config"
-# The article's deploy.yaml, as its readers applied it (a copy of ../shared/seed/deploy.yaml).
-SEED = Path(__file__).parent / "fixtures" / "original-deploy.yaml"
+# The article's deploy.yaml, as its readers applied it (docs/original/).
+ORIGINAL = ROOT / "docs" / "original" / "deploy.yaml"
 OURS = "app.kubernetes.io/part-of=python-shop"
 
 
@@ -199,7 +198,7 @@ def test_a_cluster_running_the_original_is_taken_over_without_deleting_anything(
     kube = kwok_cluster.kube
     namespace = "original"
     kube.run("create", "namespace", namespace)
-    kube.run("apply", "--namespace", namespace, "-f", str(SEED))
+    kube.run("apply", "--namespace", namespace, "-f", str(ORIGINAL))
     for deployment in (BACKEND, FRONTEND):
         wait_until(lambda deployment=deployment: available(kube, deployment, namespace), timeout=60,
                    what=f"the original {deployment} to be Available")
