@@ -46,15 +46,15 @@ unit: setup ## the hermetic tests: apps, Pulumi mocks, policy rules, tool logic
 	$(PYTHON) -m pytest -m "$(UNIT)" $(PYTEST_ARGS)
 
 test: setup ## every test: first installs what they need (Debian packages, the sandbox toolchain)
-	$(PYTHON) -m tools.system_packages browser node
-	tools/toolchain install pulumi kube node
+	$(PYTHON) -m sandbox.system_packages browser node
+	sandbox/toolchain install pulumi kube node
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 # Deploys first: for minutes after the full load run, every pulumi run here took ~5 s
 # longer (no process or socket was left behind; the cause was not found).
 bench: setup ## serving load (granian, gunicorn, the original), deploy and edit loop (by hand vs pulumi/make up), figures in artifacts/bench/
-	$(PYTHON) -m tools.system_packages bench node
-	tools/toolchain install pulumi kube node
+	$(PYTHON) -m sandbox.system_packages bench node
+	sandbox/toolchain install pulumi kube node
 	$(PYTHON) -m benchmarks.deploy
 	$(PYTHON) -m benchmarks.deploy --real
 	$(PYTHON) -m benchmarks.edit_loop
@@ -64,12 +64,12 @@ bench: setup ## serving load (granian, gunicorn, the original), deploy and edit 
 # --- the sandbox: for machines without their own pulumi or cluster (docs in README) ---
 
 toolchain: ## sandbox: build (or find) pulumi, the kubernetes provider, the control plane and the node into the cache
-	tools/toolchain install pulumi kube node
+	sandbox/toolchain install pulumi kube node
 
 cluster-up: setup ## sandbox: start the embedded cluster (REAL=1: with a real node running containers)
-	$(if $(REAL),$(PYTHON) -m tools.system_packages node)
-	tools/toolchain install kube $(if $(REAL),node)
-	tools/cluster up $(if $(REAL),--real)
+	$(if $(REAL),$(PYTHON) -m sandbox.system_packages node)
+	sandbox/toolchain install kube $(if $(REAL),node)
+	sandbox/cluster up $(if $(REAL),--real)
 
 cluster-down: ## sandbox: stop the embedded cluster and remove its state (REAL=1: the real one)
-	tools/cluster down $(if $(REAL),--real)
+	sandbox/cluster down $(if $(REAL),--real)

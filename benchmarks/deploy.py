@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.deploy [--rounds N] [--real]
 
-On a cluster of its own (tools/cluster, PYTHON_SHOP_CLUSTER=python-shop-bench:
+On a cluster of its own (sandbox/cluster, PYTHON_SHOP_CLUSTER=python-shop-bench:
 real control plane, kwok-simulated pods; with --real, a real node running the
 shop's images, and the original's deploy.yaml with those images substituted),
 each round measures side by side:
@@ -37,9 +37,9 @@ OUT = ROOT / "artifacts" / "bench"
 
 def cluster(*args: str) -> str:
     env = {**os.environ, "PYTHON_SHOP_CLUSTER": CLUSTER}
-    proc = subprocess.run([str(ROOT / "tools" / "cluster"), *args], env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.run([str(ROOT / "sandbox" / "cluster"), *args], env=env, stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
-        raise SystemExit(f"tools/cluster {' '.join(args)} failed")
+        raise SystemExit(f"sandbox/cluster {' '.join(args)} failed")
     return proc.stdout.strip()
 
 
@@ -101,7 +101,7 @@ def main() -> int:
     args = parser.parse_args()
     flags = ["--real"] if args.real else []
     groups = ["pulumi", "kube", *(["node"] if args.real else [])]
-    subprocess.run([str(ROOT / "tools" / "toolchain"), "install", *groups], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([str(ROOT / "sandbox" / "toolchain"), "install", *groups], check=True, stdout=subprocess.DEVNULL)
 
     kubeconfig = cluster("up", *flags).splitlines()[-1]
     context = f"kwok-{CLUSTER}" + ("-real" if args.real else "")

@@ -25,8 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sandbox import real_node
 from tests.support.load import Load
-from tools import realcluster
 from tools.engine import ROOT, bin_dir
 from tools.repo import copy_repo
 
@@ -38,9 +38,9 @@ SHOWN_DEADLINE = 120  # seconds for an edit to reach the page before the round c
 
 def refuse_if_a_real_node_runs(who: str) -> None:
     """At once, naming it: even make up's own cluster, which this run's `make up` and `make down` would take over."""
-    running = [name for name in ("containerd", "kubelet") if realcluster.alive(name)]
+    running = [name for name in ("containerd", "kubelet") if real_node.alive(name)]
     if running:
-        owner = realcluster.owner_file().read_text().strip() if realcluster.owner_file().exists() else "?"
+        owner = real_node.owner_file().read_text().strip() if real_node.owner_file().exists() else "?"
         raise SystemExit(f"{who}: this machine's one real node runs ({', '.join(running)}; for {owner}): "
                          "stop it first (`make down`, or `make cluster-down REAL=1`)")
 
@@ -90,11 +90,11 @@ def describe(outcome, how: str, started: float) -> dict:
 
 def by_hand(repo: Path, kubeconfig: str, image: str) -> None:
     """What a user would type without `make up`: build, load into the node, set the image, wait."""
-    docker = {**os.environ, "DOCKER_HOST": f"unix://{realcluster.common.cache_root() / 'images/docker/docker.sock'}"}
+    docker = {**os.environ, "DOCKER_HOST": f"unix://{real_node.common.cache_root() / 'images/docker/docker.sock'}"}
     subprocess.run(["docker", "build", "--quiet", "--network", "host", "--tag", image, str(repo / "frontend")],
                    env=docker, check=True, capture_output=True)
     save = subprocess.Popen(["docker", "save", image], env=docker, stdout=subprocess.PIPE)
-    realcluster.ctr("images", "import", "--no-unpack", "-", stdin=save.stdout)
+    real_node.ctr("images", "import", "--no-unpack", "-", stdin=save.stdout)
     if save.wait() != 0:
         raise SystemExit(f"docker save {image} failed")
     kubectl = [str(bin_dir() / "kubectl"), "--kubeconfig", kubeconfig, "--namespace", NAMESPACE]
@@ -119,7 +119,7 @@ def main() -> int:
         repo = copy_repo(Path(tmp) / "repo")
         try:
             url = make(repo, env, "up").stdout.strip().splitlines()[-1].removeprefix("The shop: ")
-            kubeconfig = str(realcluster.common.cache_root()
+            kubeconfig = str(real_node.common.cache_root()
                              / "kwok/clusters/python-shop-real/python-shop-real.kubeconfig")
             for round_ in range(args.rounds):
                 marker = f"make-up-{round_}-{time.time_ns()}"

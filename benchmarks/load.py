@@ -25,7 +25,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tools.procfile import ROOT, WebProcess
+from tools.procfile import ROOT, WebProcess, free_port
 
 OUT = ROOT / "artifacts" / "bench"
 GOALS = {"vs_original_at_32": 3.0, "backend_vs_gunicorn_at_32": 2.5, "p99_over_p50": 4.0, "memory_growth": 0.10}
@@ -54,14 +54,6 @@ class Point:
     p99_ms: float
     errors: int  # socket errors + non-2xx answers
     requests: int
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def app_process(server: str, app: str, log: Path, env: dict[str, str] | None = None) -> WebProcess:
@@ -250,7 +242,7 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated targets (exploring; the report needs all)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
-        print("benchmarks/load.py: wrk is missing; `make bench` installs it (python3 -m tools.system_packages bench)",
+        print("benchmarks/load.py: wrk is missing; `make bench` installs it (python3 -m sandbox.system_packages bench)",
               file=sys.stderr)
         return 1
     levels = [int(c) for c in args.connections.split(",")]

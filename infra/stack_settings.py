@@ -60,6 +60,12 @@ def _dns_label(raw: str) -> str:
     return raw
 
 
+def image_tag(reference: str) -> str | None:
+    """The tag of an image reference, if it has one (a registry's host:port is no tag)."""
+    match = _IMAGE.match(reference)
+    return match["tag"] if match else None
+
+
 def _image(raw: str) -> str:
     match = _IMAGE.match(raw)
     if not match or not (match["tag"] or match["digest"]) or match["tag"] == "latest":

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 import labels
+from stack_settings import image_tag
 
 # The port every app listens on inside its pod: the Procfile's $PORT.
 CONTAINER_PORT = 8080
@@ -42,12 +43,6 @@ class ConfigMount:
     config_map_name: pulumi.Input[str]
     volume_name: str
     mount_path: str
-
-
-def image_tag(image: str) -> str | None:
-    """The tag of an image reference, if it has one (for the version label)."""
-    last = image.rsplit("/", 1)[-1].split("@", 1)[0]
-    return last.split(":", 1)[1] if ":" in last else None
 
 
 class WebService(pulumi.ComponentResource):

@@ -13,8 +13,8 @@ Which cluster: the stack's own kube context (Pulumi.dev.yaml: minikube) when it
 answers. minikube installed but not answering: an error that says so, and
 nothing is started. No minikube and no usable context: this project's embedded
 cluster, announced first, with a real node running the shop's own images
-(`tools/cluster up --real`, stack `embedded`), or where that cannot run, with a
-simulated node (`tools/cluster up`, stack `simulated`). STACK=<name> picks a stack.
+(`sandbox/cluster up --real`, stack `embedded`), or where that cannot run, with a
+simulated node (`sandbox/cluster up`, stack `simulated`). STACK=<name> picks a stack.
 
 State goes to the backend your `pulumi` is logged into; when it is logged in
 nowhere, to the local one in ~/.pulumi, without changing your login. The
@@ -167,18 +167,18 @@ def minikube_installed() -> bool:
     return shutil.which("minikube") is not None
 
 
-# The embedded stacks: name -> `tools/cluster` flags of the cluster they deploy to.
-EMBEDDED = {EMBEDDED_STACK: ["--real"], SIMULATED_STACK: []}
+# The sandbox's stacks: name -> `sandbox/cluster` flags of the embedded cluster they deploy to.
+SANDBOX_STACKS = {EMBEDDED_STACK: ["--real"], SIMULATED_STACK: []}
 
 
 def cluster(*args: str, capture: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run([str(ROOT / "tools" / "cluster"), *args], text=True,
+    return subprocess.run([str(ROOT / "sandbox" / "cluster"), *args], text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE if capture else None)
 
 
 def running_kubeconfig(stack: str) -> str | None:
     """The kubeconfig of the embedded stack's cluster, if that cluster is running."""
-    flags = EMBEDDED[stack]
+    flags = SANDBOX_STACKS[stack]
     if cluster("status", *flags, capture=True).returncode != 0:
         return None
     return cluster("kubeconfig", *flags, capture=True).stdout.strip()
@@ -188,7 +188,7 @@ def real_node_prerequisites() -> str | None:
     """Install what the real node needs; None when it can run, else why not."""
     if os.geteuid() != 0:
         return "a real node needs root (containers, mounts, iptables)"
-    packages = subprocess.run([sys.executable, "-m", "tools.system_packages", "node"], cwd=ROOT)
+    packages = subprocess.run([sys.executable, "-m", "sandbox.system_packages", "node"], cwd=ROOT)
     if packages.returncode != 0:
         return "its system packages could not be installed (see above)"
     try:
@@ -203,12 +203,12 @@ def start_embedded(real: bool = True) -> tuple[str, str]:
     install_sandbox("kube")
     blocker = real_node_prerequisites() if real else "the simulated stack was asked for"
     if blocker is None:
-        say("starting the embedded cluster with a real node (tools/cluster up --real)")
+        say("starting the embedded cluster with a real node (sandbox/cluster up --real)")
         started = cluster("up", "--real")
         if started.returncode == 0:
             return EMBEDDED_STACK, started.stdout.strip().splitlines()[-1]
         blocker = "it did not start (see above)"
-    say(f"no real node: {blocker}; the embedded cluster runs simulated pods instead (tools/cluster up)")
+    say(f"no real node: {blocker}; the embedded cluster runs simulated pods instead (sandbox/cluster up)")
     simulated = cluster("up")
     if simulated.returncode != 0:
         raise DeployError("the embedded cluster did not start (see above)")
@@ -237,7 +237,7 @@ def choose(action: str) -> tuple[str, dict[str, str]]:
     """The stack to act on and extra environment (the embedded cluster's KUBECONFIG)."""
     explicit = os.environ.get("STACK")
     stack = explicit or DEFAULT_STACK
-    if stack in EMBEDDED:
+    if stack in SANDBOX_STACKS:
         kubeconfig = running_kubeconfig(stack)
         if kubeconfig is None and action == "up":
             stack, kubeconfig = start_embedded(real=stack == EMBEDDED_STACK)
@@ -251,7 +251,7 @@ def choose(action: str) -> tuple[str, dict[str, str]]:
     if action == "up":
         if explicit or minikube_down or (context_exists(context) and context != "minikube"):
             raise not_running(context, stack)
-        for embedded in EMBEDDED:  # where an earlier `make up` went: carry on there, no announcement
+        for embedded in SANDBOX_STACKS:  # where an earlier `make up` went: carry on there, no announcement
             kubeconfig = running_kubeconfig(embedded)
             if kubeconfig:
                 return embedded, {"KUBECONFIG": kubeconfig}
@@ -259,7 +259,7 @@ def choose(action: str) -> tuple[str, dict[str, str]]:
         stack, kubeconfig = start_embedded()
         return stack, {"KUBECONFIG": kubeconfig}
     # preview follows where `make up` went: an embedded cluster, if one runs.
-    for embedded in EMBEDDED:
+    for embedded in SANDBOX_STACKS:
         kubeconfig = running_kubeconfig(embedded)
         if kubeconfig and not explicit:
             return embedded, {"KUBECONFIG": kubeconfig}
@@ -285,7 +285,7 @@ class Pulumi:
         if not logged_in(self.env):
             self.env["PULUMI_BACKEND_URL"] = "file://~"
             say("your pulumi is logged in nowhere: state goes to the local backend (~/.pulumi); your login is unchanged")
-        if stack in EMBEDDED:
+        if stack in SANDBOX_STACKS:
             # Throwaway stacks with no secrets: always the fixed local passphrase, which
             # matches the encryption salt committed in their Pulumi.<stack>.yaml.
             self.env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
@@ -400,7 +400,7 @@ def down() -> None:
     clusters (then those clusters stop) and the stack of a context that answers."""
     explicit = os.environ.get("STACK")
     removed = False
-    for stack, flags in EMBEDDED.items():
+    for stack, flags in SANDBOX_STACKS.items():
         if explicit not in (None, stack):
             continue
         kubeconfig = running_kubeconfig(stack)
@@ -410,7 +410,7 @@ def down() -> None:
             run("destroy", "--yes")
             cluster("down", *flags)
             removed = True
-    if explicit in EMBEDDED:
+    if explicit in SANDBOX_STACKS:
         if not removed:
             say(f"the cluster of stack {explicit} is not running: nothing to remove")
         return

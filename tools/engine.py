@@ -5,8 +5,8 @@ a user's own tools and the sandbox's.
   installed: its own language host, its plugin cache, plugin acquisition on, so the
   kubernetes provider is the released one the pinned SDK asks for.
 - Only when there is no `pulumi` on PATH: the sandbox's source-built CLI
-  (`tools/toolchain install pulumi`, the one step that needs Go), run offline.
-- `kubectl` likewise: the one on PATH, else the sandbox's (`tools/toolchain install kube`).
+  (`sandbox/toolchain install pulumi`, the one step that needs Go), run offline.
+- `kubectl` likewise: the one on PATH, else the sandbox's (`sandbox/toolchain install kube`).
 
 Used by tools/deploy (make up/preview/down), the engine, cluster and pods tests, and
 the benchmarks.
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from tools.toolchain_recipes.common import bin_dir, toolchain_root
+from sandbox.recipes.common import bin_dir, toolchain_root
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +40,7 @@ PULUMI_FLOOR = (3, 259, 0)
 DEFAULT_PASSPHRASE = "python-shop-local"
 
 # Only for the sandbox's own build: offline, and the provider it can build (4.25.0-alpha,
-# tools/toolchain_recipes/pulumi.py) predates the `enablePatchForce` provider option the
+# sandbox/recipes/pulumi.py) predates the `enablePatchForce` provider option the
 # program sets; this variable is that provider's own spelling of the same switch.
 SANDBOX_ENV = {
     "PULUMI_SKIP_UPDATE_CHECK": "true",
@@ -91,9 +91,9 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
 
 def install_sandbox(*groups: str) -> None:
     """Build (or find in the cache) the sandbox's tools: the only place Go is needed."""
-    proc = subprocess.run([str(ROOT / "tools" / "toolchain"), "install", *groups], stdout=subprocess.DEVNULL)
+    proc = subprocess.run([str(ROOT / "sandbox" / "toolchain"), "install", *groups], stdout=subprocess.DEVNULL)
     if proc.returncode != 0:
-        raise ToolsError(f"`tools/toolchain install {' '.join(groups)}` failed (see above)")
+        raise ToolsError(f"`sandbox/toolchain install {' '.join(groups)}` failed (see above)")
 
 
 def find_tools(install: bool = True) -> Tools:
@@ -182,7 +182,7 @@ class Stack:
         # Built beforehand (`make test`, `make bench`): a test never waits on a build.
         self.tools = find_tools(install=False)
         if not self.tools.pulumi.exists():
-            raise RuntimeError(f"{self.tools.pulumi} is missing: run `tools/toolchain install pulumi`")
+            raise RuntimeError(f"{self.tools.pulumi} is missing: run `sandbox/toolchain install pulumi`")
         self.name = name
         self.state = tmp / "state"
         self.state.mkdir(parents=True)

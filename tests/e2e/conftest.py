@@ -29,7 +29,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
-        pytest.fail("Debian's Chromium is missing: `make test` installs it (python3 -m tools.system_packages browser)")
+        pytest.fail("Debian's Chromium is missing: `make test` installs it (python3 -m sandbox.system_packages browser)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
@@ -44,7 +44,7 @@ def page(browser):
     context.close()
 
 
-# --- the local control plane (tools/cluster), for tests marked `cluster` -------------------
+# --- the local control plane (sandbox/cluster), for tests marked `cluster` -------------------
 
 TEST_CLUSTER = "python-shop-test"  # its own cluster: a user's `python-shop` cluster is left alone
 
@@ -58,15 +58,15 @@ class Cluster:
 
 def cluster_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHON_SHOP_CLUSTER": TEST_CLUSTER}
-    return subprocess.run([str(ROOT / "tools" / "cluster"), *args], env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([str(ROOT / "sandbox" / "cluster"), *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def _running_cluster(*flags: str, timeout: float):
-    """Start this session's cluster with tools/cluster, hand it out, and stop it afterwards."""
+    """Start this session's cluster with sandbox/cluster, hand it out, and stop it afterwards."""
     up = cluster_cli("up", *flags, timeout=timeout)
     if up.returncode != 0:
         cluster_cli("down", *flags)
-        pytest.fail(f"tools/cluster up {' '.join(flags)} failed:\n{up.stderr[-4000:]}")
+        pytest.fail(f"sandbox/cluster up {' '.join(flags)} failed:\n{up.stderr[-4000:]}")
     kubeconfig = Path(up.stdout.strip().splitlines()[-1])
     context = f"kwok-{TEST_CLUSTER}" + ("-real" if "--real" in flags else "")
     try:

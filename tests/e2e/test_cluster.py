@@ -1,6 +1,6 @@
 """`pulumi up`, preview, refresh, migrate and destroy against a live Kubernetes API server.
 
-The cluster (tools/cluster, fixture `kwok_cluster`) is a real etcd, API
+The cluster (sandbox/cluster, fixture `kwok_cluster`) is a real etcd, API
 server, controller-manager and scheduler; kwok simulates the node, so pods
 become Running and Ready without containers. Admission, defaulting,
 server-side apply, rollouts and endpoints are the real thing.

@@ -20,9 +20,9 @@ import time
 import pytest
 import requests
 
+from sandbox.real_node import alive, leftovers, node_dir
 from tests.support.load import Load
 from tools.engine import ROOT
-from tools.realcluster import alive, leftovers, node_dir
 from tools.repo import copy_repo
 
 pytestmark = pytest.mark.pods
@@ -74,7 +74,7 @@ def test_make_up_ends_with_the_url_of_the_page_listing_the_five_items(machine):
 def test_a_second_real_node_is_refused_at_once_naming_what_is_in_the_way(machine):
     env = {**machine[1], "PYTHON_SHOP_CLUSTER": "python-shop-second"}
     started = time.monotonic()
-    second = subprocess.run([str(ROOT / "tools" / "cluster"), "up", "--real"], env=env, capture_output=True,
+    second = subprocess.run([str(ROOT / "sandbox" / "cluster"), "up", "--real"], env=env, capture_output=True,
                             text=True, timeout=300)
     elapsed = time.monotonic() - started
     assert second.returncode == 1
@@ -181,7 +181,7 @@ def test_make_down_leaves_nothing_behind(machine):
     down = make(machine, "down")
     assert down.returncode == 0, (down.stdout + down.stderr)[-6000:]
     assert leftovers() == []
-    status = subprocess.run([str(ROOT / "tools" / "cluster"), "status", "--real"], env=env, capture_output=True,
+    status = subprocess.run([str(ROOT / "sandbox" / "cluster"), "status", "--real"], env=env, capture_output=True,
                             text=True, timeout=60)
     assert status.stdout.strip() == "cluster python-shop-real: absent"
     marks = ("clusters/python-shop-real/", str(node_dir()), "python-shop/images/docker")

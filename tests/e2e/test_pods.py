@@ -1,6 +1,6 @@
 """The shop in real pods: `pulumi up` to a node that runs the shop's own containers.
 
-The cluster (fixture `real_cluster`: `tools/cluster up --real`) is the same
+The cluster (fixture `real_cluster`: `sandbox/cluster up --real`) is the same
 control plane as the simulated one, with a real node: containerd, kubelet,
 kube-proxy and CoreDNS, and the images built from backend/ and frontend/
 Dockerfiles. The tests build on each other and run in file order; the last
@@ -17,11 +17,11 @@ import pytest
 import requests
 
 from infra import app_images
+from sandbox import real_node
 from tests.e2e.conftest import TEST_CLUSTER, cluster_cli, deployed_stack
 from tests.support.kube import Kube
 from tests.support.load import Load
 from tests.support.net import wait_until
-from tools import realcluster
 from tools.engine import ROOT, changed
 from tools.repo import copy_repo
 
@@ -231,13 +231,13 @@ def test_a_plain_pulumi_up_whose_image_was_never_built_fails_within_60_s_naming_
 
 def test_a_new_backend_tag_rolls_out_under_load_with_no_failed_request(real_cluster, shop_stack):
     kube = real_cluster.kube
-    images = str(ROOT / "tools" / "images")
+    images = str(ROOT / "sandbox" / "images")
     built = app_images.reference("backend")
     subprocess.run([images, "tag", built, "python-shop-backend:0.1.1"], check=True)
     archive = shop_stack.state.parent / "backend-0.1.1.tar"
     with open(archive, "wb") as out:
         subprocess.run([images, "save", "python-shop-backend:0.1.1"], stdout=out, check=True)
-    realcluster.import_images(archive)
+    real_node.import_images(archive)
     old_pods = {p["metadata"]["uid"] for p in running_pods(kube, BACKEND)}
 
     shop_stack.write_config(backendImage="python-shop-backend:0.1.1")
@@ -256,9 +256,9 @@ def test_destroy_and_down_leave_nothing_on_the_host(real_cluster, shop_stack):
     shop_stack.destroy()
     down = cluster_cli("down", "--real")
     assert down.returncode == 0, down.stderr
-    assert realcluster.leftovers() == []
+    assert real_node.leftovers() == []
     # No process of this cluster (its control plane's directory) or of its node and images.
-    marks = (f"clusters/{TEST_CLUSTER}-real/", str(realcluster.node_dir()), "python-shop/images/docker")
+    marks = (f"clusters/{TEST_CLUSTER}-real/", str(real_node.node_dir()), "python-shop/images/docker")
     processes = subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True).stdout.splitlines()
     leftover = [p for p in processes if any(m in p for m in marks) and not p.startswith("Z")]
     assert leftover == []

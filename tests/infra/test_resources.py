@@ -234,3 +234,16 @@ def test_exports_elsewhere_open_the_shop_through_a_port_forward(context, service
     assert run.exports["openCommand"] == (
         "kubectl port-forward --namespace python-shop service/python-shop-frontend-service 8080:8080")
     assert ("frontendNodePort" in run.exports) == (service_type == "NodePort")
+
+
+def test_the_version_label_is_the_images_tag_on_the_deployment_and_its_pods_only(production_run, dev_run):
+    backend = production_run.one(DEPLOYMENT, "python-shop-backend").inputs
+    # registry.example.com:5000/...:1.4.2 — the registry's port is no tag.
+    assert backend["metadata"]["labels"]["app.kubernetes.io/version"] == "1.4.2"
+    assert backend["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] == "1.4.2"
+    frontend = production_run.one(DEPLOYMENT, "python-shop-frontend").inputs  # by digest: no tag to show
+    assert "app.kubernetes.io/version" not in frontend["metadata"]["labels"]
+    service = production_run.one(SERVICE, "python-shop-backend-service").inputs
+    assert "app.kubernetes.io/version" not in service["metadata"]["labels"]
+    dev_backend = dev_run.one(DEPLOYMENT, "python-shop-backend").inputs
+    assert re.fullmatch(r"[0-9a-f]{16}", dev_backend["metadata"]["labels"]["app.kubernetes.io/version"])

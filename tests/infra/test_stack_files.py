@@ -7,7 +7,7 @@ import pytest
 from tests.infra.conftest import ROOT, run_program, stack_config
 
 # The contexts each stack file must name: minikube's own, a production cluster's, and the
-# sandbox's two clusters as tools/cluster names them (kwok-<cluster>, -real for the real node).
+# sandbox's two clusters as sandbox/cluster names them (kwok-<cluster>, -real for the real node).
 CONTEXTS = {
     "dev": "minikube",
     "prod": "production",

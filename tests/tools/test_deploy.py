@@ -24,7 +24,7 @@ def deploy(monkeypatch):
 
 
 class FakeClusters:
-    """tools/cluster as seen by tools/deploy: which clusters run, whether `up` works."""
+    """sandbox/cluster as seen by tools/deploy: which clusters run, whether `up` works."""
 
     def __init__(self, running=(), real_starts=True, simulated_starts=True):
         self.running = set(running)  # "real" / "simulated"
@@ -47,7 +47,7 @@ class FakeClusters:
         if args[0] == "down":
             self.running.discard(which)
             return subprocess.CompletedProcess(args, 0, stdout="")
-        raise AssertionError(f"unexpected tools/cluster {args}")
+        raise AssertionError(f"unexpected sandbox/cluster {args}")
 
 
 def use(deploy, monkeypatch, clusters: FakeClusters, minikube_answers: bool, minikube_installed: bool = False,
@@ -95,7 +95,7 @@ def test_up_without_minikube_announces_the_embedded_cluster_then_starts_the_real
     said = capsys.readouterr().err
     assert "no kube context 'minikube' answers and minikube is not installed" in said
     assert "about 25 minutes" in said and "`make down` removes" in said
-    assert said.index("embedded cluster: a Kubernetes control plane") < said.index("tools/cluster up --real")
+    assert said.index("embedded cluster: a Kubernetes control plane") < said.index("sandbox/cluster up --real")
     assert started_clusters(clusters) == [("toolchain", "kube"), ("up", "--real")]
 
 

@@ -1,5 +1,5 @@
 """The seam between a user's own tools and the sandbox (tools/engine.py), and the
-system packages the verbs install (tools/system_packages.py): hermetic, with small
+system packages the verbs install (sandbox/system_packages.py): hermetic, with small
 stand-in executables on a PATH of the test's own."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import engine, system_packages
+from sandbox import system_packages
+from tools import engine
 
 
 def executable(directory: Path, name: str, script: str = "exit 0") -> Path:

@@ -9,7 +9,7 @@ Kubernetes module, static, as its Makefile does. kube-router's network policy
 controller enforces NetworkPolicy with iptables and ipset (the bridge CNI
 plugin enforces none); built inside a copy of its module, as containerd is.
 runc, the CNI plugins, iptables, ipset and conntrack come from the host
-(python3 -m tools.system_packages node).
+(python3 -m sandbox.system_packages node).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tools.toolchain_recipes import common
-from tools.toolchain_recipes.common import Component
-from tools.toolchain_recipes.kube import (
+from sandbox.recipes import common
+from sandbox.recipes.common import Component
+from sandbox.recipes.kube import (
     KUBERNETES_MODULE,
     KUBERNETES_VERSION,
     STRIP,
@@ -36,7 +36,7 @@ COREDNS_VERSION = "v1.14.7"
 PAUSE_VERSION = "3.10.2"  # build/pause/Makefile's TAG in Kubernetes v1.36.3
 KUBE_ROUTER_MODULE = "github.com/cloudnativelabs/kube-router/v2"
 # The only release the module proxy serves here; advisories are reported against it, so it runs
-# for the sandbox's one local node only, with its router and proxy off (docs/sandbox.md).
+# for the sandbox's one local node only, with its router and proxy off (sandbox/README.md).
 KUBE_ROUTER_VERSION = "v2.1.0"
 
 # containerd's Makefile: no btrfs (needs its C headers); shims and daemon static.

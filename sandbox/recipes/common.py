@@ -39,13 +39,17 @@ def toolchain_root() -> Path:
 
 
 def bin_dir() -> Path:
-    """The one directory `tools/toolchain path` prints: links to every built binary."""
+    """The one directory `sandbox/toolchain path` prints: links to every built binary."""
     return toolchain_root() / "bin"
 
 
+def say(who: str, message: str) -> None:
+    """The sandbox's one progress line format, on stderr: [who HH:MM:SS] message."""
+    print(f"[{who} {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 def log(message: str) -> None:
-    stamp = time.strftime("%H:%M:%S")
-    print(f"[toolchain {stamp}] {message}", file=sys.stderr, flush=True)
+    say("toolchain", message)
 
 
 def go_env(extra: dict[str, str] | None = None) -> dict[str, str]:

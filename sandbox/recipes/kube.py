@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from tools.toolchain_recipes import common
-from tools.toolchain_recipes.common import Component
+from sandbox.recipes import common
+from sandbox.recipes.common import Component
 
 # Kubernetes 1.37 needs Go 1.27; the machine has Go 1.26.
 KUBERNETES_VERSION = "v1.36.3"

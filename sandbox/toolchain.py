@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Build (or find) the pinned tools no registry ships as binaries, into a cache.
 
-    tools/toolchain install [GROUP ...]   build what is missing (default: pulumi)
-    tools/toolchain path                  print the directory holding every binary
-    tools/toolchain list                  show each component, version and state
+    sandbox/toolchain install [GROUP ...]   build what is missing (default: pulumi)
+    sandbox/toolchain path                  print the directory holding every binary
+    sandbox/toolchain list                  show each component, version and state
 
 Groups: pulumi (CLI, Python language host, kubernetes provider),
 kube (etcd, kube-apiserver, controller-manager, scheduler, kubectl, kwok),
@@ -20,13 +20,13 @@ import importlib
 import sys
 import time
 
-from tools.toolchain_recipes import common
+from sandbox.recipes import common
 
 GROUPS = ("pulumi", "kube", "node")
 
 
 def components(group: str) -> list[common.Component]:
-    module = importlib.import_module(f"tools.toolchain_recipes.{group}")
+    module = importlib.import_module(f"sandbox.recipes.{group}")
     return list(module.COMPONENTS)
 
 
@@ -54,7 +54,7 @@ def cmd_list(groups: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="tools/toolchain", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="sandbox/toolchain", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     install = sub.add_parser("install", help="build what is missing")
     install.add_argument("groups", nargs="*", metavar="GROUP", help=f"one of {', '.join(GROUPS)}")
@@ -74,7 +74,7 @@ def main(argv: list[str]) -> int:
             return 0
         return cmd_list(groups)
     except common.ToolchainError as exc:
-        print(f"tools/toolchain: {exc}", file=sys.stderr)
+        print(f"sandbox/toolchain: {exc}", file=sys.stderr)
         return 1
 
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Build the shop's images from its own Dockerfiles, without a registry.
 
-    tools/images build [APP...]            base image, then the apps (default both) under the tags
+    sandbox/images build [APP...]            base image, then the apps (default both) under the tags
                                             infra/app_images.py names after their source (prints them)
-    tools/images save TAG...                docker-archive tarball of TAG... on stdout
-    tools/images pause BINARY TAG           an image holding only BINARY as /pause (the pod sandbox)
-    tools/images tag SOURCE TARGET          another tag for an image (e.g. a new version to roll out)
-    tools/images stop                       stop the Docker daemon this script started
+    sandbox/images save TAG...                docker-archive tarball of TAG... on stdout
+    sandbox/images pause BINARY TAG           an image holding only BINARY as /pause (the pod sandbox)
+    sandbox/images tag SOURCE TARGET          another tag for an image (e.g. a new version to roll out)
+    sandbox/images stop                       stop the Docker daemon this script started
 
 No registry is reachable, so the Dockerfiles' `FROM python:3.11-slim` cannot be
 pulled. We make that base ourselves: Debian bookworm from the machine's own apt
@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 from infra import app_images
-from tools.toolchain_recipes import common
+from sandbox.recipes import common
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE_TAG = "python:3.11-slim"  # the Dockerfiles' FROM
@@ -51,7 +51,7 @@ class ImagesError(RuntimeError):
 
 
 def log(message: str) -> None:
-    print(f"[images {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+    common.say("images", message)
 
 
 def state_dir() -> Path:
@@ -74,7 +74,7 @@ def run(argv: list[str], what: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 def ensure_packages() -> None:
-    subprocess.run([sys.executable, "-m", "tools.system_packages", "node"], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "sandbox.system_packages", "node"], cwd=ROOT, check=True)
 
 
 def docker_running() -> bool:
@@ -237,7 +237,7 @@ def stop() -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="tools/images", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="sandbox/images", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build")
     b.add_argument("apps", nargs="*", metavar="APP", help=f"{' or '.join(APPS)} (default: both)")
@@ -267,7 +267,7 @@ def main(argv: list[str]) -> int:
         else:
             stop()
     except ImagesError as exc:
-        print(f"tools/images: {exc}", file=sys.stderr)
+        print(f"sandbox/images: {exc}", file=sys.stderr)
         return 1
     return 0
 

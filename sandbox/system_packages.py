@@ -1,6 +1,6 @@
 """Install the Debian packages one verb needs, only adding, never replacing.
 
-    python3 -m tools.system_packages GROUP...      groups: browser, bench, node
+    python3 -m sandbox.system_packages GROUP...      groups: browser, bench, node
 
 Each package is skipped when what it provides is already on this machine, from any
 source: a Docker you installed (docker-ce, containerd.io with its runc) is used as it
@@ -107,7 +107,7 @@ def install(groups: list[str]) -> None:
 def main(argv: list[str]) -> int:
     unknown = [g for g in argv if g not in GROUPS]
     if not argv or unknown:
-        print(f"usage: python3 -m tools.system_packages GROUP...  (groups: {', '.join(GROUPS)})", file=sys.stderr)
+        print(f"usage: python3 -m sandbox.system_packages GROUP...  (groups: {', '.join(GROUPS)})", file=sys.stderr)
         return 2
     try:
         install(argv)
