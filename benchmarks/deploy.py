@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import sandbox
 from infra import app_images
 from tools.engine import ROOT, Stack, bin_dir, changed
 
@@ -36,8 +36,7 @@ OUT = ROOT / "artifacts" / "bench"
 
 
 def cluster(*args: str) -> str:
-    env = {**os.environ, "PYTHON_SHOP_CLUSTER": CLUSTER}
-    proc = subprocess.run([str(ROOT / "sandbox" / "cluster"), *args], env=env, stdout=subprocess.PIPE, text=True)
+    proc = sandbox.cluster(*args, name=CLUSTER, show_log=True)
     if proc.returncode != 0:
         raise SystemExit(f"sandbox/cluster {' '.join(args)} failed")
     return proc.stdout.strip()

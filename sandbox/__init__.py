@@ -1,0 +1,19 @@
+"""The sandbox: the fallback for machines without their own pulumi or cluster (README.md here)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def cluster(*args: str, name: str | None = None, show_log: bool = False,
+            timeout: float | None = None) -> subprocess.CompletedProcess:
+    """`sandbox/cluster <args>` as a separate process, stdout captured (its last line is the
+    kubeconfig path after `up`); `name`: another cluster than python-shop (PYTHON_SHOP_CLUSTER);
+    `show_log`: its progress lines go to our stderr instead of being captured."""
+    env = {**os.environ, "PYTHON_SHOP_CLUSTER": name} if name else None
+    return subprocess.run([str(HERE / "cluster"), *args], env=env, text=True, timeout=timeout,
+                          stdout=subprocess.PIPE, stderr=None if show_log else subprocess.PIPE)

@@ -29,7 +29,6 @@ import argparse
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -221,19 +220,10 @@ def import_pause(pause_binary: Path, tag_name: str) -> None:
 
 def stop() -> None:
     pid_file = docker_dir() / "dockerd.pid"
-    with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
-        pid = int(pid_file.read_text().strip())
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-            time.sleep(0.2)
-        if Path(f"/proc/{pid}").exists():
-            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(FileNotFoundError, ValueError):
+        common.stop_process(int(pid_file.read_text().strip()), grace=20)
         log("Docker daemon stopped")
-    # dockerd leaves its network namespace mount under the exec root.
-    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
-    for target in sorted((m for m in mounts if m.startswith(str(docker_dir()))), key=len, reverse=True):
-        subprocess.run(["umount", "--lazy", target], capture_output=True)
+    common.unmount_under(docker_dir())  # dockerd leaves its network namespace mount under the exec root
 
 
 def main(argv: list[str]) -> int:

@@ -366,12 +366,7 @@ def stop_node() -> list[str]:
         pid = alive(name)
         if not pid:
             continue
-        os.kill(pid, signal.SIGTERM)
-        end = time.monotonic() + 15
-        while alive(name) and time.monotonic() < end:
-            time.sleep(0.2)
-        if alive(name):
-            os.kill(pid, signal.SIGKILL)
+        common.stop_process(pid, grace=15)
         stopped.append(name)
     kill_shims()
     if Path(tool("kube-proxy")).exists():
@@ -379,7 +374,7 @@ def stop_node() -> list[str]:
     remove_kube_chains()  # the kubelet's own (KUBE-FIREWALL, canaries) and kube-router's
     remove_ipsets()  # kube-router's, once no rule refers to them
     remove_cni_chains()  # of pods whose sandbox the kubelet had not torn down when it stopped
-    unmount_under(d)
+    common.unmount_under(d)
     teardown_network()
     owner_file().unlink(missing_ok=True)
     return stopped
@@ -456,12 +451,6 @@ def kill_shims() -> None:
                 os.kill(int(proc.name), signal.SIGKILL)
 
 
-def unmount_under(directory: Path) -> None:
-    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
-    for target in sorted((m for m in mounts if m.startswith(str(directory))), key=len, reverse=True):
-        subprocess.run(["umount", "--lazy", target], capture_output=True)
-
-
 def leftovers() -> list[str]:
     """What of ours is still on the host (for `status` and the tests)."""
     found = [f"process {name}" for name in NODE_PROCESSES if alive(name)]
@@ -480,6 +469,6 @@ def leftovers() -> list[str]:
 def forget_state() -> None:
     """Remove the node's per-cluster state (pods, IP leases); containerd's image store stays."""
     d = node_dir()
-    unmount_under(d)
+    common.unmount_under(d)
     for sub in ("kubelet/root", "kubelet/pki", "cni/networks", "containerd/state", "pids"):
         shutil.rmtree(d / sub, ignore_errors=True)

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import yaml
 
+import sandbox
 from infra import app_images
 from tools.engine import (
     DEFAULT_PASSPHRASE,
@@ -172,8 +173,7 @@ SANDBOX_STACKS = {EMBEDDED_STACK: ["--real"], SIMULATED_STACK: []}
 
 
 def cluster(*args: str, capture: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run([str(ROOT / "sandbox" / "cluster"), *args], text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE if capture else None)
+    return sandbox.cluster(*args, show_log=not capture)
 
 
 def running_kubeconfig(stack: str) -> str | None:

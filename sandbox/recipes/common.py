@@ -9,11 +9,13 @@ so a warm run costs a stat. Nothing is ever written inside the repository.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -50,6 +52,32 @@ def say(who: str, message: str) -> None:
 
 def log(message: str) -> None:
     say("toolchain", message)
+
+
+def running(pid: int) -> bool:
+    """Is `pid` a live process? A zombie counts as gone: this VM's PID 1 never reaps them."""
+    try:
+        return bool(Path(f"/proc/{pid}/cmdline").read_bytes())
+    except OSError:
+        return False
+
+
+def stop_process(pid: int, grace: float) -> None:
+    """SIGTERM, and SIGKILL if it is still running after `grace` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while running(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if running(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def unmount_under(directory: Path) -> None:
+    """Lazily unmount everything mounted below `directory`, deepest first."""
+    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+    for target in sorted((m for m in mounts if m.startswith(str(directory))), key=len, reverse=True):
+        subprocess.run(["umount", "--lazy", target], capture_output=True)
 
 
 def go_env(extra: dict[str, str] | None = None) -> dict[str, str]:

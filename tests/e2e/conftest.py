@@ -1,14 +1,14 @@
 """Fixtures for end-to-end tests: Debian's Chromium (never a downloaded browser) and the local cluster."""
 
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+import sandbox
 from tests.support.kube import Kube
-from tools.engine import ROOT, Stack
+from tools.engine import Stack
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps dialling out, and this
@@ -57,8 +57,7 @@ class Cluster:
 
 
 def cluster_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHON_SHOP_CLUSTER": TEST_CLUSTER}
-    return subprocess.run([str(ROOT / "sandbox" / "cluster"), *args], env=env, capture_output=True, text=True, timeout=timeout)
+    return sandbox.cluster(*args, name=TEST_CLUSTER, timeout=timeout)
 
 
 def _running_cluster(*flags: str, timeout: float):
