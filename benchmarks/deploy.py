@@ -18,17 +18,20 @@ Prints the median of each and the ratios; writes artifacts/bench/deploy[-real].j
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import sandbox
 from infra import app_images
-from tools.engine import ROOT, Stack, bin_dir, changed
+from sandbox.kube import Kube
+from tools.engine import ROOT, Stack, changed
 
 CLUSTER = "python-shop-bench"
 ORIGINAL = ROOT / "docs" / "original" / "deploy.yaml"
@@ -48,16 +51,12 @@ def timed(fn) -> float:
     return time.perf_counter() - started
 
 
-class Kubectl:
-    def __init__(self, kubeconfig: str, context: str):
-        self.base = [str(bin_dir() / "kubectl"), "--kubeconfig", kubeconfig, "--context", context]
-
-    def __call__(self, *args: str, ok_codes: tuple[int, ...] = (0, 1)) -> str:
-        # kubectl diff exits 1 when it finds differences, 0 when there are none.
-        proc = subprocess.run([*self.base, *args], capture_output=True, text=True, timeout=300)
-        if proc.returncode not in ok_codes or (proc.returncode == 1 and args[0] != "diff"):
-            raise SystemExit(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
-        return proc.stdout
+def run_kubectl(kube: Kube, *args: str) -> str:
+    """kubectl's output; `kubectl diff` exits 1 when it finds differences, which is no failure here."""
+    proc = kube.run(*args, check=False, timeout=300)
+    if proc.returncode != 0 and not (proc.returncode == 1 and args[0] == "diff"):
+        raise SystemExit(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
+    return proc.stdout
 
 
 def original_manifest(real: bool, directory: Path) -> Path:
@@ -72,13 +71,13 @@ def original_manifest(real: bool, directory: Path) -> Path:
     return path
 
 
-def original_apply(kubectl: Kubectl, namespace: str, manifest: Path) -> None:
+def original_apply(kubectl: Callable[..., str], namespace: str, manifest: Path) -> None:
     kubectl("apply", "--namespace", namespace, "-f", str(manifest))
     for deployment in ("python-shop-backend", "python-shop-frontend"):
         kubectl("rollout", "status", "--namespace", namespace, f"deployment/{deployment}", "--timeout=300s")
 
 
-def config_propagation(kubectl: Kubectl, stack: Stack, namespace: str) -> float:
+def config_propagation(kubectl: Callable[..., str], stack: Stack, namespace: str) -> float:
     """Seconds from `pulumi up` (backendPort 9090) returning to the file changing in the running pod."""
     pod = kubectl("get", "pods", "--namespace", namespace, "--selector", "app=python-shop-frontend",
                   "-o", "jsonpath={.items[0].metadata.name}").strip()
@@ -104,7 +103,7 @@ def main() -> int:
 
     kubeconfig = cluster("up", *flags).splitlines()[-1]
     context = f"kwok-{CLUSTER}" + ("-real" if args.real else "")
-    kubectl = Kubectl(kubeconfig, context)
+    kubectl = functools.partial(run_kubectl, Kube(Path(kubeconfig), context))
     times: dict[str, list[float]] = {"kubectl apply + rollout": [], "pulumi up": [], "kubectl diff": [], "pulumi preview": []}
     propagation = None
     try:

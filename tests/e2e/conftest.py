@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import sandbox
-from tests.support.kube import Kube
+from sandbox.kube import Kube
 from tools.engine import Stack
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -17,8 +17,8 @@ import subprocess
 import pytest
 
 from infra import app_images
+from sandbox.kube import Kube
 from tests.e2e.conftest import deployed_stack
-from tests.support.kube import Kube
 from tests.support.net import wait_until
 from tools.engine import ROOT, Stack, changed
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tools.engine import bin_dir
+from sandbox.recipes.common import bin_dir
 
 
 class Kube:
