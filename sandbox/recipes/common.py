@@ -131,19 +131,68 @@ def go_version() -> str:
     return out.stdout.strip()
 
 
-def module_dir(module: str, version: str, workdir: Path) -> Path:
-    """Download one module version and return its directory in the module cache."""
+def download_module(module: str, version: str, workdir: Path, pinned_sum: str | None = None) -> dict:
+    """`go mod download -json` of one module version (Dir, GoMod, Info, Sum, ...). With
+    `pinned_sum`, for a version the checksum database lacks: GONOSUMDB skips it for this
+    module only, and the pinned hash is checked instead."""
     out = run(
         ["go", "mod", "download", "-json", f"{module}@{version}"],
         cwd=workdir,
-        env=go_env(),
+        env=go_env({"GONOSUMDB": module} if pinned_sum else None),
         what=f"download {module}@{version}",
         capture=True,
     )
     info = json.loads(out)
     if info.get("Error"):
         raise ToolchainError(f"cannot download {module}@{version}: {info['Error']}")
-    return Path(info["Dir"])
+    if pinned_sum and info.get("Sum") != pinned_sum:
+        raise ToolchainError(f"{module}@{version}: checksum {info.get('Sum')} does not match the pinned {pinned_sum}")
+    return info
+
+
+def module_dir(module: str, version: str, workdir: Path, pinned_sum: str | None = None) -> Path:
+    """Download one module version and return its directory in the module cache."""
+    return Path(download_module(module, version, workdir, pinned_sum)["Dir"])
+
+
+def go_directive(gomod_text: str) -> str:
+    """The `go 1.xx` line of a go.mod."""
+    return next(line for line in gomod_text.splitlines() if line.startswith("go "))
+
+
+def write_wrapper_module(workdir: Path, name: str, go_line: str, requires: dict[str, str],
+                         replaces: Iterable[str] = (), extra: Iterable[str] = ()) -> None:
+    """A go.mod in `workdir` whose only job is to build published modules at pinned versions:
+    `requires` (module -> version), `replaces` (whole directives, `old => new version`)."""
+    lines = [f"module python-shop.local/toolchain/{name}", "", go_line, *extra, "", "require ("]
+    lines += [f"\t{mod} {ver}" for mod, ver in sorted(requires.items())]
+    lines.append(")")
+    replaces = list(replaces)
+    if replaces:
+        lines += ["", "replace (", *[f"\t{r}" for r in replaces], ")"]
+    (workdir / "go.mod").write_text("\n".join(lines) + "\n")
+
+
+def single_module_wrapper(workdir: Path, name: str, module: str, version: str) -> None:
+    """A wrapper requiring just `module`: MVS then picks exactly its own versions.
+
+    A dependency's replace directives are ignored by Go; local ones (etcd's
+    ../api, ...) are harmless when the require already names the published
+    version, but a module-to-module replace would change what gets built.
+    """
+    info = download_module(module, version, workdir)
+    text = Path(info["GoMod"]).read_text()
+    remote = [r for r in parse_gomod(text)["replace"] if not r[-1].startswith(".")]
+    if remote:
+        raise ToolchainError(f"{module} {version} replaces {remote}: carry them into its wrapper module")
+    write_wrapper_module(workdir, name, go_directive(text), {module: version})
+
+
+def check_version(binary: Path, expected: str) -> None:
+    """The built binary says it is the version we pinned."""
+    out = run([binary, "--version"], what=f"{binary.name} --version", capture=True)
+    if expected not in out:
+        raise ToolchainError(f"{binary.name} --version printed {out.strip()!r}, expected {expected!r}")
 
 
 def parse_gomod(text: str) -> dict[str, list[tuple[str, ...]]]:

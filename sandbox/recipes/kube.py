@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from pathlib import Path
 
 from sandbox.recipes import common
@@ -35,56 +34,10 @@ KUBERNETES_TAGS = "selinux,notest,grpcnotrace"
 STRIP = "-s -w"
 
 
-def _download(module: str, version: str, workdir: Path) -> dict:
-    """`go mod download -json` of one module version (Dir, GoMod, Info, ...)."""
-    out = common.run(
-        ["go", "mod", "download", "-json", f"{module}@{version}"],
-        cwd=workdir,
-        env=common.go_env(),
-        what=f"download {module}@{version}",
-        capture=True,
-    )
-    info = json.loads(out)
-    if info.get("Error"):
-        raise common.ToolchainError(f"cannot download {module}@{version}: {info['Error']}")
-    return info
-
-
 def _release_time(info: dict) -> str:
     """The tag's commit time from the proxy's .info: a reproducible buildDate."""
     stamp = json.loads(Path(info["Info"]).read_text())["Time"]  # e.g. 2026-07-22T18:07:38Z
     return re.sub(r"(\.\d+)?(Z|[+-]\d\d:\d\d)$", "Z", stamp)
-
-
-def _go_line(gomod_text: str) -> str:
-    return re.search(r"^go \S+$", gomod_text, re.M).group(0)
-
-
-def _single_module_wrapper(workdir: Path, name: str, module: str, version: str) -> None:
-    """A wrapper requiring just `module`: MVS then picks exactly its own versions.
-
-    A dependency's replace directives are ignored by Go; local ones (etcd's
-    ../api, ...) are harmless when the require already names the published
-    version, but a module-to-module replace would change what gets built.
-    """
-    info = _download(module, version, workdir)
-    text = Path(info["GoMod"]).read_text()
-    remote = [r for r in common.parse_gomod(text)["replace"] if not r[-1].startswith(".")]
-    if remote:
-        raise common.ToolchainError(f"{module} {version} replaces {remote}: carry them into its wrapper module")
-    _write_wrapper(workdir, name, _go_line(text), {module: version}, {})
-
-
-def _write_wrapper(workdir: Path, name: str, go_line: str, requires: dict[str, str],
-                   replaces: dict[str, str], extra: Iterable[str] = ()) -> None:
-    lines = [f"module python-shop.local/toolchain/{name}", "", go_line, *extra, "", "require ("]
-    lines += [f"\t{mod} {ver}" for mod, ver in sorted(requires.items())]
-    lines.append(")")
-    if replaces:
-        lines += ["", "replace ("]
-        lines += [f"\t{mod} => {mod} {ver}" for mod, ver in sorted(replaces.items())]
-        lines.append(")")
-    (workdir / "go.mod").write_text("\n".join(lines) + "\n")
 
 
 # --- Kubernetes -------------------------------------------------------------
@@ -97,7 +50,7 @@ def kubernetes_wrapper(workdir: Path) -> str:
     versions are the ones Kubernetes tested), with each staging module that
     Kubernetes replaces by a local ./staging path mapped to its published tag.
     """
-    info = _download(KUBERNETES_MODULE, KUBERNETES_VERSION, workdir)
+    info = common.download_module(KUBERNETES_MODULE, KUBERNETES_VERSION, workdir)
     text = Path(info["GoMod"]).read_text()
     gomod = common.parse_gomod(text)
     staging = {
@@ -114,9 +67,10 @@ def kubernetes_wrapper(workdir: Path) -> str:
     requires[KUBERNETES_MODULE] = KUBERNETES_VERSION
     # Staging modules nothing requires (sample-cli-plugin, ...) need no mapping: not all are published.
     replaces = {mod: KUBERNETES_STAGING_VERSION for mod in staging if mod in requires}
-    go_line = _go_line(text)
+    go_line = common.go_directive(text)
     godebug = re.findall(r"^godebug .+$", text, re.M)  # Kubernetes' runtime defaults, kept as built upstream
-    _write_wrapper(workdir, "kubernetes", go_line, requires, replaces, godebug)
+    common.write_wrapper_module(workdir, "kubernetes", go_line, requires,
+                                [f"{mod} => {mod} {ver}" for mod, ver in sorted(replaces.items())], godebug)
     return _release_time(info)
 
 
@@ -155,7 +109,7 @@ def kubernetes_component(name: str, binaries: tuple[str, ...], env: dict[str, st
             tags=KUBERNETES_TAGS,
             env=env,
         )
-        _check_version(outbin / component.binaries[0], f"Kubernetes {KUBERNETES_VERSION}")
+        common.check_version(outbin / component.binaries[0], f"Kubernetes {KUBERNETES_VERSION}")
 
     return Component(
         name=name,
@@ -168,12 +122,6 @@ def kubernetes_component(name: str, binaries: tuple[str, ...], env: dict[str, st
     )
 
 
-def _check_version(binary: Path, expected: str) -> None:
-    out = common.run([binary, "--version"], what=f"{binary.name} --version", capture=True)
-    if expected not in out:
-        raise common.ToolchainError(f"{binary.name} --version printed {out.strip()!r}, expected {expected!r}")
-
-
 # --- etcd -------------------------------------------------------------------
 
 
@@ -182,9 +130,9 @@ def _build_etcd(component: Component, workdir: Path, outbin: Path) -> None:
     # root package is the same `main` (etcdmain.Main). The version it prints
     # is a constant in go.etcd.io/etcd/api/v3/version; only GitSHA is an
     # ldflag, and a module download has no commit, so it stays unset.
-    _single_module_wrapper(workdir, "etcd", ETCD_MODULE, ETCD_VERSION)
+    common.single_module_wrapper(workdir, "etcd", ETCD_MODULE, ETCD_VERSION)
     common.go_build([("etcd", ETCD_MODULE)], cwd=workdir, outbin=outbin, ldflags=STRIP)
-    _check_version(outbin / "etcd", f"etcd Version: {ETCD_VERSION.lstrip('v')}")
+    common.check_version(outbin / "etcd", f"etcd Version: {ETCD_VERSION.lstrip('v')}")
 
 
 # --- kwok -------------------------------------------------------------------
@@ -201,14 +149,14 @@ def kwok_ldflags() -> str:
 
 
 def _build_kwok(component: Component, workdir: Path, outbin: Path) -> None:
-    _single_module_wrapper(workdir, "kwok", KWOK_MODULE, KWOK_VERSION)
+    common.single_module_wrapper(workdir, "kwok", KWOK_MODULE, KWOK_VERSION)
     common.go_build(
         [(b, f"{KWOK_MODULE}/cmd/{b}") for b in component.binaries],
         cwd=workdir,
         outbin=outbin,
         ldflags=kwok_ldflags(),
     )
-    _check_version(outbin / "kwokctl", KWOK_VERSION)
+    common.check_version(outbin / "kwokctl", KWOK_VERSION)
 
 
 # kube-apiserver first: its --version is the build's check.

@@ -19,15 +19,7 @@ from pathlib import Path
 
 from sandbox.recipes import common
 from sandbox.recipes.common import Component
-from sandbox.recipes.kube import (
-    KUBERNETES_MODULE,
-    KUBERNETES_VERSION,
-    STRIP,
-    _check_version,
-    _download,
-    _single_module_wrapper,
-    kubernetes_component,
-)
+from sandbox.recipes.kube import KUBERNETES_MODULE, KUBERNETES_VERSION, STRIP, kubernetes_component
 
 CONTAINERD_MODULE = "github.com/containerd/containerd/v2"
 CONTAINERD_VERSION = "v2.2.9"
@@ -52,7 +44,7 @@ def containerd_ldflags() -> str:
 
 
 def _build_containerd(component: Component, workdir: Path, outbin: Path) -> None:
-    info = _download(CONTAINERD_MODULE, CONTAINERD_VERSION, workdir)
+    info = common.download_module(CONTAINERD_MODULE, CONTAINERD_VERSION, workdir)
     source = workdir / "containerd"
     shutil.copytree(info["Dir"], source, copy_function=shutil.copyfile)
     common.go_build(
@@ -62,13 +54,13 @@ def _build_containerd(component: Component, workdir: Path, outbin: Path) -> None
         ldflags=containerd_ldflags(),
         tags=CONTAINERD_TAGS,
     )
-    _check_version(outbin / "containerd", CONTAINERD_VERSION)
+    common.check_version(outbin / "containerd", CONTAINERD_VERSION)
 
 
 def _build_coredns(component: Component, workdir: Path, outbin: Path) -> None:
-    _single_module_wrapper(workdir, "coredns", COREDNS_MODULE, COREDNS_VERSION)
+    common.single_module_wrapper(workdir, "coredns", COREDNS_MODULE, COREDNS_VERSION)
     common.go_build([("coredns", COREDNS_MODULE)], cwd=workdir, outbin=outbin, ldflags=STRIP)
-    _check_version(outbin / "coredns", f"CoreDNS-{COREDNS_VERSION.lstrip('v')}")
+    common.check_version(outbin / "coredns", f"CoreDNS-{COREDNS_VERSION.lstrip('v')}")
 
 
 def kube_router_ldflags() -> str:
@@ -76,16 +68,16 @@ def kube_router_ldflags() -> str:
 
 
 def _build_kube_router(component: Component, workdir: Path, outbin: Path) -> None:
-    info = _download(KUBE_ROUTER_MODULE, KUBE_ROUTER_VERSION, workdir)
+    info = common.download_module(KUBE_ROUTER_MODULE, KUBE_ROUTER_VERSION, workdir)
     source = workdir / "kube-router"
     shutil.copytree(info["Dir"], source, copy_function=shutil.copyfile)
     common.go_build([("kube-router", "./cmd/kube-router")], cwd=source, outbin=outbin,
                     ldflags=kube_router_ldflags(), env={"CGO_ENABLED": "0"})
-    _check_version(outbin / "kube-router", KUBE_ROUTER_VERSION)
+    common.check_version(outbin / "kube-router", KUBE_ROUTER_VERSION)
 
 
 def _build_pause(component: Component, workdir: Path, outbin: Path) -> None:
-    info = _download(KUBERNETES_MODULE, KUBERNETES_VERSION, workdir)
+    info = common.download_module(KUBERNETES_MODULE, KUBERNETES_VERSION, workdir)
     source = Path(info["Dir"]) / "build" / "pause" / "linux" / "pause.c"
     if not shutil.which("gcc"):
         raise common.ToolchainError("gcc is needed to compile pause: apt-get install -y gcc libc6-dev")

@@ -17,7 +17,6 @@ of a published version.
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -64,10 +63,6 @@ def is_local_path(target: str) -> bool:
     return target.startswith(("./", "../", "/"))
 
 
-def go_directive(gomod_text: str) -> str:
-    return next(line for line in gomod_text.splitlines() if line.startswith("go "))
-
-
 def split_replaces(gomod_text: str) -> tuple[list[str], list[str]]:
     """(modules replaced by a local directory, remote replace directives as text)."""
     local, remote = [], []
@@ -79,28 +74,6 @@ def split_replaces(gomod_text: str) -> tuple[list[str], list[str]]:
         else:
             remote.append(" ".join(old) + " => " + " ".join(new))
     return local, remote
-
-
-def download(module: str, version: str, workdir: Path, pinned_sum: str | None = None) -> Path:
-    """Like common.module_dir; with `pinned_sum`, for a version the checksum database lacks."""
-    if pinned_sum is None:
-        return common.module_dir(module, version, workdir)
-    # GONOSUMDB skips the checksum database for this module only; the pinned hash replaces it.
-    out = common.run(
-        ["go", "mod", "download", "-json", f"{module}@{version}"],
-        cwd=workdir,
-        env=common.go_env({"GONOSUMDB": module}),
-        what=f"download {module}@{version}",
-        capture=True,
-    )
-    info = json.loads(out)
-    if info.get("Error"):
-        raise common.ToolchainError(f"cannot download {module}@{version}: {info['Error']}")
-    if info.get("Sum") != pinned_sum:
-        raise common.ToolchainError(
-            f"{module}@{version}: checksum {info.get('Sum')} does not match the pinned {pinned_sum}"
-        )
-    return Path(info["Dir"])
 
 
 def writable_copy(src: Path, dst: Path) -> None:
@@ -125,10 +98,7 @@ def build_pulumi(component: common.Component, workdir: Path, outbin: Path) -> No
     local, remote = split_replaces(gomod)
     # pkg/v3's local replace is `sdk/v3 => ../sdk`: the sdk of the same release.
     requires = {PULUMI_PKG: PULUMI_VERSION, **{m: PULUMI_VERSION for m in local}}
-    lines = ["module toolchain.local/pulumi", "", go_directive(gomod), "", "require ("]
-    lines += [f"\t{m} {v}" for m, v in sorted(requires.items())]
-    lines += [")", ""] + [f"replace {r}" for r in remote]
-    (workdir / "go.mod").write_text("\n".join(lines) + "\n")
+    common.write_wrapper_module(workdir, "pulumi", common.go_directive(gomod), requires, remote)
     # Upstream's go.sum: hashes it already checked, fewer checksum-database look-ups.
     shutil.copyfile(pkg_dir / "go.sum", workdir / "go.sum")
 
@@ -170,7 +140,7 @@ def existing_pulumi(component: common.Component) -> Path | None:
 
 
 def build_kubernetes_provider(component: common.Component, workdir: Path, outbin: Path) -> None:
-    src = download(K8S_PROVIDER, K8S_PROVIDER_MODULE_VERSION, workdir, K8S_PROVIDER_SUM)
+    src = common.module_dir(K8S_PROVIDER, K8S_PROVIDER_MODULE_VERSION, workdir, K8S_PROVIDER_SUM)
     # Build in a copy: the main package embeds files generated next to it.
     module = workdir / "provider"
     writable_copy(src, module)
