@@ -14,7 +14,7 @@
 // InstallDependencies, About, GetProgramDependencies. Everything else (code
 // generation, templates) answers Unimplemented, which the engine tolerates.
 //
-// tools/toolchain (tools/toolchain_recipes/pulumi.py) builds this file inside a
+// sandbox/toolchain (sandbox/recipes/pulumi.py) builds this file inside a
 // generated module that pins those versions; it belongs to no module here.
 package main
 
