@@ -34,7 +34,6 @@ import contextlib
 import fcntl
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -348,17 +347,9 @@ def teardown(remove: bool) -> list[str]:
         else:
             kwokctl("stop", "cluster", check=False)
     # Whatever survived (or a half-created cluster kwokctl cannot load): stop it by pid.
+    for pid in [pid for pid in pids.values() if ours(pid)]:
+        common.stop_process(pid, grace=10)
     survivors = [pid for pid in pids.values() if ours(pid)]
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in survivors:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        end = time.monotonic() + 10
-        while survivors and time.monotonic() < end:
-            survivors = [pid for pid in survivors if ours(pid)]
-            time.sleep(0.2)
-        if not survivors:
-            break
     if survivors:
         raise ClusterError(f"processes {survivors} of cluster {CLUSTER} would not stop")
     if remove and cluster_dir().exists():

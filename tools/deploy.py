@@ -48,6 +48,7 @@ from tools.engine import (
     find_tools,
     install_sandbox,
     logged_in,
+    pulumi,
 )
 
 DEFAULT_STACK = "dev"
@@ -292,18 +293,18 @@ class Pulumi:
             self.env["PULUMI_CONFIG_PASSPHRASE"] = DEFAULT_PASSPHRASE
 
     def __call__(self, *args: str, capture: bool = False) -> subprocess.CompletedProcess:
-        argv = [str(self.tools.pulumi), *args, "--stack", self.stack]
-        proc = subprocess.run(argv, cwd=ROOT, env=self.env, text=True, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE if capture else None)
+        """Shown as it goes (preview, up, destroy), or with `capture` read by us (stack output)."""
+        proc = pulumi(*args, "--stack", self.stack, env=self.env, tools=self.tools, check=False, timeout=None,
+                      stream=not capture)
         if proc.returncode != 0:
-            raise DeployError(f"`pulumi {' '.join(args)} --stack {self.stack}` failed (exit {proc.returncode})")
+            said = (proc.stderr or "").strip()[-2000:] if capture else "see above"
+            raise DeployError(f"`pulumi {' '.join(args)} --stack {self.stack}` failed (exit {proc.returncode}): {said}")
         return proc
 
     def select(self, create: bool = True) -> bool:
         """Select the stack (created the first time; its config is Pulumi.<stack>.yaml). False: absent."""
-        argv = [str(self.tools.pulumi), "stack", "select", *(["--create"] if create else []), self.stack,
-                "--non-interactive"]
-        proc = subprocess.run(argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        proc = pulumi("stack", "select", *(["--create"] if create else []), self.stack, env=self.env,
+                      tools=self.tools, check=False, timeout=None)
         if proc.returncode != 0 and create:
             raise DeployError(f"`pulumi stack select --create {self.stack}` failed: {proc.stderr.strip()}")
         return proc.returncode == 0

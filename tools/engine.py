@@ -153,12 +153,15 @@ def pulumi(
     tools: Tools,
     cwd: Path = ROOT,
     check: bool = True,
-    timeout: float = 900,
+    timeout: float | None = 900,
+    stream: bool = False,
 ) -> subprocess.CompletedProcess:
-    """`pulumi <args> --non-interactive`, output captured; raise with its output on failure."""
-    argv = [str(tools.pulumi), *args, "--non-interactive"]
-    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+    """`pulumi <args> --non-interactive` with its output captured, for code to read; or, with
+    `stream`, its own display shown as it goes, for a person to watch. `check`: raise with the
+    output on failure."""
+    argv = [str(tools.pulumi), *args, *([] if stream else ["--non-interactive"])]
+    output = {} if stream else {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    proc = subprocess.run(argv, cwd=cwd, env=env, text=True, timeout=timeout, stdin=subprocess.DEVNULL, **output)
     if check and proc.returncode != 0:
         raise RuntimeError(f"pulumi {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
