@@ -41,6 +41,7 @@ from pathlib import Path
 
 from infra import app_images
 from sandbox import real_node
+from sandbox.kube import Kube
 from sandbox.recipes import common
 
 TOOLS = Path(__file__).resolve().parent
@@ -160,11 +161,8 @@ def kwokctl(*args: str, check: bool = True, capture: bool = False) -> subprocess
 
 
 def kubectl(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    argv = [str(tool("kubectl")), "--kubeconfig", str(kubeconfig_path()), "--context", CONTEXT, *args]
-    try:
-        return subprocess.run(argv, env=kwok_env(), text=True, capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess(argv, 124, "", f"kubectl {' '.join(args)}: timed out after {timeout:.0f}s")
+    """kubectl on this cluster, never raising: a probe's answer (a timeout is exit 124)."""
+    return Kube(kubeconfig_path(), CONTEXT).run(*args, check=False, timeout=timeout)
 
 
 def exists() -> bool:

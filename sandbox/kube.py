@@ -18,7 +18,14 @@ class Kube:
         return [str(bin_dir() / "kubectl"), "--kubeconfig", str(self.kubeconfig), "--context", self.context, *args]
 
     def run(self, *args: str, check: bool = True, timeout: float = 60, stdin: str | None = None):
-        proc = subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=timeout, input=stdin)
+        """kubectl's result; `check`: raise on failure. Unchecked, a timeout is a failed run (exit 124)."""
+        try:
+            proc = subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=timeout, input=stdin)
+        except subprocess.TimeoutExpired:
+            if check:
+                raise
+            return subprocess.CompletedProcess(self.argv(*args), 124, "", f"kubectl {' '.join(args)}: timed out "
+                                               f"after {timeout:.0f}s")
         if check and proc.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
         return proc

@@ -63,14 +63,20 @@ def running(pid: int) -> bool:
 
 
 def stop_process(pid: int, grace: float) -> None:
-    """SIGTERM, and SIGKILL if it is still running after `grace` seconds."""
+    """SIGTERM, and SIGKILL if it is still running after `grace` seconds; return once it is gone
+    (or 10 s after the SIGKILL: the caller checks)."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while running(pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        _wait_gone(pid, grace)
         if running(pid):
             os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid, 10)
+
+
+def _wait_gone(pid: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while running(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def unmount_under(directory: Path) -> None:

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -184,3 +187,19 @@ def test_without_apt_the_message_names_what_to_install(monkeypatch, tmp_path, ca
         "system packages: this needs wrk (for make bench), and this system has no apt-get: "
         "install them with your package manager\n"
     )
+
+
+def test_stop_process_kills_what_ignores_sigterm_and_returns_once_it_is_gone():
+    from sandbox.recipes import common
+
+    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, sys, time\n"
+                                 "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                                 "print('ready', flush=True)\n"
+                                 "time.sleep(120)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert stubborn.stdout.readline().strip() == "ready"  # its handler is in place
+        common.stop_process(stubborn.pid, grace=0.5)
+        assert not common.running(stubborn.pid)  # gone (a zombie until we reap it counts as gone)
+        assert stubborn.wait(timeout=5) == -signal.SIGKILL
+    finally:
+        stubborn.kill()
