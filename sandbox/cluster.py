@@ -301,14 +301,14 @@ def load_images() -> None:
     edit a few seconds) and imported; an unchanged source costs one `ctr images ls`."""
     started = time.monotonic()
     present = node_images()
-    missing = [ref for ref in (app_images.reference(app) for app in app_images.APPS) if ref not in present]
+    lacking = {app: ref for app in app_images.APPS if (ref := app_images.reference(app)) not in present}
+    missing = list(lacking.values())
     if real_node.SANDBOX_IMAGE.removeprefix("docker.io/library/") not in present:
         subprocess.run([str(TOOLS / "images"), "pause", str(tool("pause")), real_node.SANDBOX_IMAGE], check=True)
         missing.append(real_node.SANDBOX_IMAGE)
     if not missing:
         return
-    apps = [app for app in app_images.APPS if app_images.reference(app) in missing]
-    if apps and subprocess.run([str(TOOLS / "images"), "build", *apps], stdout=subprocess.DEVNULL).returncode != 0:
+    if lacking and subprocess.run([str(TOOLS / "images"), "build", *lacking], stdout=subprocess.DEVNULL).returncode != 0:
         raise ClusterError("building the shop's images failed (see above)")
     # Streamed: the archive (~220 MB, the base layers included) never touches the disk.
     save = subprocess.Popen([str(TOOLS / "images"), "save", *missing], stdout=subprocess.PIPE)

@@ -85,13 +85,16 @@ def source_images(stack: str) -> dict[str, str]:
             if f"python-shop:{app}Image" not in config}
 
 
-def minikube_profile(context: str | None) -> bool:
-    """Is `context` a minikube profile that runs (minikube names its contexts after them)?"""
+def minikube_images(context: str | None) -> set[str] | None:
+    """The images of the running minikube profile `context` (minikube names its contexts after
+    its profiles), or None when `context` is no such profile."""
     if not context or not minikube_installed():
-        return False
-    probe = subprocess.run(["minikube", "--profile", context, "image", "ls"], capture_output=True, text=True,
-                           stdin=subprocess.DEVNULL, timeout=120)
-    return probe.returncode == 0
+        return None
+    listed = subprocess.run(["minikube", "--profile", context, "image", "ls"], capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, timeout=120)
+    if listed.returncode != 0:
+        return None
+    return {name.removeprefix("docker.io/library/") for name in listed.stdout.split()}
 
 
 def ensure_images(stack: str) -> None:
@@ -104,10 +107,8 @@ def ensure_images(stack: str) -> None:
             raise DeployError("the images could not be put into the embedded cluster's node (see above)")
         return
     context = stack_context(stack)
-    if minikube_profile(context):
-        listed = subprocess.run(["minikube", "--profile", str(context), "image", "ls"], capture_output=True,
-                                text=True, stdin=subprocess.DEVNULL).stdout.split()
-        present = {name.removeprefix("docker.io/library/") for name in listed}
+    present = minikube_images(context)
+    if present is not None:
         for app, image in wanted.items():
             if image in present:
                 continue
