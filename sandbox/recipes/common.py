@@ -55,11 +55,13 @@ def log(message: str) -> None:
 
 
 def running(pid: int) -> bool:
-    """Is `pid` a live process? A zombie counts as gone: this VM's PID 1 never reaps them."""
+    """Is `pid` a live process? A zombie counts as gone (this VM's PID 1 never reaps them); one
+    still exiting does not (its cmdline is already empty then, its cwd not yet released)."""
     try:
-        return bool(Path(f"/proc/{pid}/cmdline").read_bytes())
-    except OSError:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
         return False
+    return state not in ("Z", "X")
 
 
 def stop_process(pid: int, grace: float) -> None:
