@@ -102,7 +102,7 @@ def main() -> int:
     subprocess.run([str(ROOT / "sandbox" / "toolchain"), "install", *groups], check=True, stdout=subprocess.DEVNULL)
 
     kubeconfig = cluster("up", *flags).splitlines()[-1]
-    context = f"kwok-{CLUSTER}" + ("-real" if args.real else "")
+    context = f"kwok-{CLUSTER}-" + ("real" if args.real else "simulated")
     kubectl = functools.partial(run_kubectl, Kube(Path(kubeconfig), context))
     times: dict[str, list[float]] = {"kubectl apply + rollout": [], "pulumi up": [], "kubectl diff": [], "pulumi preview": []}
     propagation = None

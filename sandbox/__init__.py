@@ -6,13 +6,26 @@ import os
 import subprocess
 from pathlib import Path
 
+from sandbox.recipes.common import cache_root
+
 HERE = Path(__file__).resolve().parent
+
+
+def base_name() -> str:
+    """The clusters' base name (<base>-simulated, <base>-real): PYTHON_SHOP_CLUSTER, which the tests and
+    benchmarks set to run clusters of their own, else python-shop."""
+    return os.environ.get("PYTHON_SHOP_CLUSTER", "python-shop")
+
+
+def cluster_dir(name: str) -> Path:
+    """Where cluster `name` keeps its state (etcd data, certificates, logs, kubeconfig)."""
+    return cache_root() / "kwok" / "clusters" / name
 
 
 def cluster(*args: str, name: str | None = None, show_log: bool = False,
             timeout: float | None = None) -> subprocess.CompletedProcess:
     """`sandbox/cluster <args>` as a separate process, stdout captured (its last line is the
-    kubeconfig path after `up`); `name`: another cluster than python-shop (PYTHON_SHOP_CLUSTER);
+    kubeconfig path after `up`); `name`: another base name than python-shop (PYTHON_SHOP_CLUSTER);
     `show_log`: its progress lines go to our stderr instead of being captured."""
     env = {**os.environ, "PYTHON_SHOP_CLUSTER": name} if name else None
     return subprocess.run([str(HERE / "cluster"), *args], env=env, text=True, timeout=timeout,

@@ -3,9 +3,16 @@
 
     sandbox/cluster up [--real]          start (or resume) the cluster, print its kubeconfig path
     sandbox/cluster down [--real]        stop it and remove everything it started
-    sandbox/cluster kubeconfig [--real]  print the kubeconfig path (context kwok-python-shop[-real])
+    sandbox/cluster kubeconfig [--real]  print the kubeconfig path
     sandbox/cluster status [--real]      show components, API server health and nodes (exit 1 if down)
     sandbox/cluster images --real        the shop's images as its source is now, into the node (only those it lacks)
+
+Two clusters, named after their node: python-shop-simulated (context
+kwok-python-shop-simulated; stack simulated-node) and, with --real,
+python-shop-real (context kwok-python-shop-real; stack real-node).
+PYTHON_SHOP_CLUSTER=<base> replaces `python-shop` (the tests and benchmarks run
+their own); --name <cluster> addresses one cluster by its exact name (tools/deploy
+uses it to retire an earlier version's simulated cluster, named `python-shop`).
 
 --real: the same control plane with a real node instead of the simulated one
 (sandbox/real_node.py): containerd, kubelet, kube-proxy and CoreDNS run the
@@ -21,7 +28,7 @@ Available and Services get ready endpoints; no container ever runs.
 `up` is idempotent: it resumes stopped components and keeps the data; if a
 component dies while starting it fails at once, shows the logs and stops
 what it started. State (etcd data, certificates, logs, the kubeconfig) lives
-in <cache>/kwok/clusters/python-shop (cache: PYTHON_SHOP_CACHE, default
+in <cache>/kwok/clusters/<cluster> (cache: PYTHON_SHOP_CACHE, default
 ~/.cache/python-shop); ~/.kube/config is never touched:
 
     export KUBECONFIG=$(sandbox/cluster kubeconfig)
@@ -39,14 +46,15 @@ import sys
 import time
 from pathlib import Path
 
+import sandbox
 from infra import app_images
 from sandbox import real_node
 from sandbox.kube import Kube
 from sandbox.recipes import common
 
 TOOLS = Path(__file__).resolve().parent
-# PYTHON_SHOP_CLUSTER names another cluster (the tests run their own, leaving yours alone).
-CLUSTER = os.environ.get("PYTHON_SHOP_CLUSTER", "python-shop")
+BASE = sandbox.base_name()
+CLUSTER = f"{BASE}-simulated"  # --real: f"{BASE}-real"; --name: exactly that
 CONTEXT = f"kwok-{CLUSTER}"  # kwokctl names the context (and cluster, user) kwok-<name>
 REAL = False  # --real: a real node (sandbox/real_node.py) instead of kwok's simulated one
 NODE_TIMEOUT = 300  # seconds for the real node: containerd, kubelet registration, images
@@ -81,7 +89,7 @@ def kwok_workdir() -> Path:
 
 
 def cluster_dir() -> Path:
-    return kwok_workdir() / "clusters" / CLUSTER
+    return sandbox.cluster_dir(CLUSTER)
 
 
 def kubeconfig_path() -> Path:
@@ -404,13 +412,15 @@ def main(argv: list[str]) -> int:
     for name, text in (("up", "start (or resume) the cluster"), ("down", "stop the cluster and remove its state"),
                        ("kubeconfig", "print the kubeconfig path"), ("status", "show the cluster's state"),
                        ("images", "the shop's images as its source is now, into the real node")):
-        sub.add_parser(name, help=text).add_argument(
-            "--real", action="store_true", help="a real node running containers instead of a simulated one")
+        command = sub.add_parser(name, help=text)
+        command.add_argument("--real", action="store_true",
+                             help="a real node running containers instead of a simulated one")
+        command.add_argument("--name", help="the cluster with exactly this name (default: <base>-simulated or -real)")
     args = parser.parse_args(argv)
-    if args.real:
-        global CLUSTER, CONTEXT, REAL
-        CLUSTER, REAL = f"{CLUSTER}-real", True
-        CONTEXT = f"kwok-{CLUSTER}"
+    global CLUSTER, CONTEXT, REAL
+    REAL = args.real
+    CLUSTER = args.name or f"{BASE}-{'real' if REAL else 'simulated'}"
+    CONTEXT = f"kwok-{CLUSTER}"
     commands = {"up": cmd_up, "down": cmd_down, "kubeconfig": cmd_kubeconfig, "status": cmd_status,
                 "images": cmd_images}
     try:

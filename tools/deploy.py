@@ -13,8 +13,11 @@ Which cluster: the stack's own kube context (Pulumi.dev.yaml: minikube) when it
 answers. minikube installed but not answering: an error that says so, and
 nothing is started. No minikube and no usable context: this project's embedded
 cluster, announced first, with a real node running the shop's own images
-(`sandbox/cluster up --real`, stack `embedded`), or where that cannot run, with a
-simulated node (`sandbox/cluster up`, stack `simulated`). STACK=<name> picks a stack.
+(`sandbox/cluster up --real`, stack `real-node`), or where that cannot run, with a
+simulated node (`sandbox/cluster up`, stack `simulated-node`). STACK=<name> picks a stack.
+Those two stacks were called `embedded` and `simulated` before: a stack found under its
+former name is renamed, and the simulated cluster's former incarnation (`python-shop`)
+is emptied and removed, so nothing deployed is lost or left behind.
 
 State goes to the backend your `pulumi` is logged into; when it is logged in
 nowhere, to the local one in ~/.pulumi, without changing your login. The
@@ -52,10 +55,12 @@ from tools.engine import (
 )
 
 DEFAULT_STACK = "dev"
-EMBEDDED_STACK = "embedded"  # real node: Pulumi.embedded.yaml
-SIMULATED_STACK = "simulated"  # kwok's simulated node: Pulumi.simulated.yaml
+REAL_NODE_STACK = "real-node"  # the embedded cluster with a real node: Pulumi.real-node.yaml
+SIMULATED_NODE_STACK = "simulated-node"  # ... with kwok's simulated node: Pulumi.simulated-node.yaml
+# What an earlier version called them: such a stack is renamed (`pulumi stack rename`) when met.
+FORMER_NAMES = {"embedded": REAL_NODE_STACK, "simulated": SIMULATED_NODE_STACK}
 POLICY_PACK = ROOT / "policy"
-EMBEDDED_VERB = "make up STACK=embedded"
+REAL_NODE_VERB = f"make up STACK={REAL_NODE_STACK}"
 PAGE_DEADLINE = 60  # seconds for the page to answer once pulumi is done (it usually does at once)
 
 
@@ -100,9 +105,9 @@ def minikube_images(context: str | None) -> set[str] | None:
 def ensure_images(stack: str) -> None:
     """Put the images built from source into the stack's cluster, building only those it lacks."""
     wanted = source_images(stack)
-    if not wanted or stack == SIMULATED_STACK:  # simulated pods run no image
+    if not wanted or stack == SIMULATED_NODE_STACK:  # simulated pods run no image
         return
-    if stack == EMBEDDED_STACK:
+    if stack == REAL_NODE_STACK:
         if cluster("images", "--real").returncode != 0:
             raise DeployError("the images could not be put into the embedded cluster's node (see above)")
         return
@@ -171,7 +176,7 @@ def minikube_installed() -> bool:
 
 
 # The sandbox's stacks: name -> `sandbox/cluster` flags of the embedded cluster they deploy to.
-SANDBOX_STACKS = {EMBEDDED_STACK: ["--real"], SIMULATED_STACK: []}
+SANDBOX_STACKS = {REAL_NODE_STACK: ["--real"], SIMULATED_NODE_STACK: []}
 
 
 def cluster(*args: str, capture: bool = False) -> subprocess.CompletedProcess:
@@ -208,13 +213,13 @@ def start_embedded(real: bool = True) -> tuple[str, str]:
         say("starting the embedded cluster with a real node (sandbox/cluster up --real)")
         started = cluster("up", "--real")
         if started.returncode == 0:
-            return EMBEDDED_STACK, started.stdout.strip().splitlines()[-1]
+            return REAL_NODE_STACK, started.stdout.strip().splitlines()[-1]
         blocker = "it did not start (see above)"
     say(f"no real node: {blocker}; the embedded cluster runs simulated pods instead (sandbox/cluster up)")
     simulated = cluster("up")
     if simulated.returncode != 0:
         raise DeployError("the embedded cluster did not start (see above)")
-    return SIMULATED_STACK, simulated.stdout.strip().splitlines()[-1]
+    return SIMULATED_NODE_STACK, simulated.stdout.strip().splitlines()[-1]
 
 
 def announce_embedded(context: str | None) -> None:
@@ -228,21 +233,55 @@ def announce_embedded(context: str | None) -> None:
 
 def not_running(context: str | None, stack: str) -> DeployError:
     if context == "minikube" and minikube_installed():
-        return DeployError(f"minikube is not running: `minikube start` (or use the embedded cluster: `{EMBEDDED_VERB}`)")
+        return DeployError(f"minikube is not running: `minikube start` (or use the embedded cluster: `{REAL_NODE_VERB}`)")
     return DeployError(
         f"kube context {context!r} of stack {stack} does not answer: start that cluster, "
-        f"or use the embedded cluster: `{EMBEDDED_VERB}`"
+        f"or use the embedded cluster: `{REAL_NODE_VERB}`"
     )
+
+
+def requested_stack() -> str | None:
+    """STACK=, with a sandbox stack's former name taken as its name now."""
+    stack = os.environ.get("STACK")
+    if stack in FORMER_NAMES:
+        say(f"stack {stack} is called {FORMER_NAMES[stack]} now")
+        return FORMER_NAMES[stack]
+    return stack
+
+
+def retire_former_simulated_cluster(action: str) -> None:
+    """An earlier version named the simulated cluster after the project alone (python-shop, context
+    kwok-python-shop). Where one is left, `make up` and `make down` destroy what was deployed there
+    and remove it: its pods were simulated (no container ran, no data), and a stack cannot move to
+    another context without replacing everything, so the shop is deployed afresh in <base>-simulated."""
+    name = sandbox.base_name()
+    if os.environ.get("STACK") not in (None, "simulated", SIMULATED_NODE_STACK) or \
+            not (sandbox.cluster_dir(name) / "kwok.yaml").exists():
+        return
+    if action == "preview":
+        raise DeployError(f"cluster {name} is the simulated cluster as an earlier version named it: `make up` "
+                          f"moves the shop to {name}-simulated (`make down` removes it)")
+    say(f"cluster {name} is the simulated cluster as an earlier version named it: destroying what stack "
+        f"{SIMULATED_NODE_STACK} deployed there (simulated pods: no container ran), then removing it")
+    started = cluster("up", "--name", name)
+    if started.returncode != 0:
+        raise DeployError(f"cluster {name} did not start (see above); `sandbox/cluster down --name {name}` "
+                          "removes it, leaving its stack's state behind")
+    run = Pulumi(find_tools(), SIMULATED_NODE_STACK, {"KUBECONFIG": started.stdout.strip().splitlines()[-1]})
+    if run.select(create=False):
+        run("destroy", "--yes")  # the provider's context in the state is kwok-<name>: this cluster
+    if cluster("down", "--name", name).returncode != 0:
+        raise DeployError(f"cluster {name} could not be removed (see above)")
 
 
 def choose(action: str) -> tuple[str, dict[str, str]]:
     """The stack to act on and extra environment (the embedded cluster's KUBECONFIG)."""
-    explicit = os.environ.get("STACK")
+    explicit = requested_stack()
     stack = explicit or DEFAULT_STACK
     if stack in SANDBOX_STACKS:
         kubeconfig = running_kubeconfig(stack)
         if kubeconfig is None and action == "up":
-            stack, kubeconfig = start_embedded(real=stack == EMBEDDED_STACK)
+            stack, kubeconfig = start_embedded(real=stack == REAL_NODE_STACK)
         if kubeconfig is None:
             raise DeployError(f"the cluster of stack {stack} is not running: `make up STACK={stack}` starts it")
         return stack, {"KUBECONFIG": kubeconfig}
@@ -303,12 +342,28 @@ class Pulumi:
         return proc
 
     def select(self, create: bool = True) -> bool:
-        """Select the stack (created the first time; its config is Pulumi.<stack>.yaml). False: absent."""
-        proc = pulumi("stack", "select", *(["--create"] if create else []), self.stack, env=self.env,
-                      tools=self.tools, check=False, timeout=None)
-        if proc.returncode != 0 and create:
+        """Select the stack (created the first time; its config is Pulumi.<stack>.yaml). False: absent.
+        Found under its former name, the stack is renamed first: its state, history and outputs are
+        kept, and the next update relabels the workloads in place (app.kubernetes.io/instance names
+        the stack): nothing is created, replaced or deleted."""
+        if self._pulumi("stack", "select", self.stack).returncode == 0:
+            return True
+        former = next((old for old, new in FORMER_NAMES.items() if new == self.stack), None)
+        if former and self._pulumi("stack", "select", former).returncode == 0:
+            say(f"stack {former} is called {self.stack} now: renaming it (pulumi stack rename), its resources untouched")
+            renamed = self._pulumi("stack", "rename", self.stack, "--stack", former)
+            if renamed.returncode != 0:
+                raise DeployError(f"`pulumi stack rename {self.stack} --stack {former}` failed: "
+                                  f"{renamed.stderr.strip()}")
+        elif not create:
+            return False
+        proc = self._pulumi("stack", "select", "--create", self.stack)
+        if proc.returncode != 0:
             raise DeployError(f"`pulumi stack select --create {self.stack}` failed: {proc.stderr.strip()}")
-        return proc.returncode == 0
+        return True
+
+    def _pulumi(self, *args: str) -> subprocess.CompletedProcess:
+        return pulumi(*args, env=self.env, tools=self.tools, check=False, timeout=None)
 
 
 def page_answers(probe, what: str) -> None:
@@ -375,18 +430,18 @@ def rolled_out(run: Pulumi, namespace: str) -> None:
 def report(run: Pulumi, extra: dict[str, str]) -> None:
     outputs = json.loads(run("stack", "output", "--json", capture=True).stdout)
     namespace, node_port = outputs.get("namespace"), outputs.get("frontendNodePort")
-    if run.stack != SIMULATED_STACK:
+    if run.stack != SIMULATED_NODE_STACK:
         rolled_out(run, namespace)
-    if run.stack == EMBEDDED_STACK:
+    if run.stack == REAL_NODE_STACK:
         page_answers(node_port_page(f"http://127.0.0.1:{node_port}/"), f"at http://127.0.0.1:{node_port}/")
-    elif run.stack != SIMULATED_STACK and not simulated_nodes(run):
+    elif run.stack != SIMULATED_NODE_STACK and not simulated_nodes(run):
         service = outputs.get("frontendServiceName")
         page_answers(proxied_page(run, namespace, service), f"(service {namespace}/{service})")
     inspect = f"KUBECONFIG={extra.get('KUBECONFIG')} kubectl get all -n {namespace}"
-    if run.stack == EMBEDDED_STACK:
+    if run.stack == REAL_NODE_STACK:
         say(f"deployed to the embedded cluster (real node, context {stack_context(run.stack)}); inspect: {inspect}")
         print(f"The shop: http://127.0.0.1:{node_port}/")
-    elif run.stack == SIMULATED_STACK:
+    elif run.stack == SIMULATED_NODE_STACK:
         say(
             f"deployed to the embedded cluster (context {stack_context(run.stack)}): the API server, scheduler and "
             "controllers are real, the node and its pods are simulated by kwok, so no container runs and "
@@ -400,7 +455,7 @@ def report(run: Pulumi, extra: dict[str, str]) -> None:
 def down() -> None:
     """Destroy what `make up` deployed, wherever it went: the stacks of running embedded
     clusters (then those clusters stop) and the stack of a context that answers."""
-    explicit = os.environ.get("STACK")
+    explicit = requested_stack()
     removed = False
     for stack, flags in SANDBOX_STACKS.items():
         if explicit not in (None, stack):
@@ -436,6 +491,7 @@ def main(argv: list[str]) -> int:
         return 2
     action = argv[0]
     try:
+        retire_former_simulated_cluster(action)
         if action == "down":
             down()
             return 0

@@ -46,7 +46,7 @@ def page(browser):
 
 # --- the local control plane (sandbox/cluster), for tests marked `cluster` -------------------
 
-TEST_CLUSTER = "python-shop-test"  # its own cluster: a user's `python-shop` cluster is left alone
+TEST_CLUSTER = "python-shop-test"  # base name of its own clusters: the user's python-shop-* are left alone
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def _running_cluster(*flags: str, timeout: float):
         cluster_cli("down", *flags)
         pytest.fail(f"sandbox/cluster up {' '.join(flags)} failed:\n{up.stderr[-4000:]}")
     kubeconfig = Path(up.stdout.strip().splitlines()[-1])
-    context = f"kwok-{TEST_CLUSTER}" + ("-real" if "--real" in flags else "")
+    context = f"kwok-{TEST_CLUSTER}-" + ("real" if "--real" in flags else "simulated")
     try:
         yield Cluster(kubeconfig, context, Kube(kubeconfig, context))
     finally:

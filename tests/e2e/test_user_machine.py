@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from tests.support.net import free_port, wait_until
-from tools.engine import bin_dir
+from tools.engine import ROOT, bin_dir
 from tools.repo import copy_repo
 
 pytestmark = pytest.mark.cluster
@@ -153,6 +153,61 @@ def test_make_up_preview_down_use_the_users_own_pulumi_and_build_nothing(laptop,
     assert not laptop.cache.exists()
 
 
+def readme_block(heading: str) -> str:
+    """The first ```sh block after `heading` in README.md, as a user would paste it."""
+    text = (ROOT / "README.md").read_text().split(heading, 1)[1]
+    return text.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readmes_plain_pulumi_walkthrough_runs_as_written(laptop, kwok_cluster, tmp_path):
+    """The quick start's first block, pasted into a shell on the laptop. Their minikube is a
+    stand-in here (none on this machine): it logs what it is asked and answers `service`; the
+    context it would have made is the session's cluster. `pulumi up` and `destroy` ask for
+    confirmation on a terminal; a script says yes the documented way (PULUMI_SKIP_CONFIRMATIONS)."""
+    kube = kwok_cluster.kube
+    user_bin, log = tmp_path / "bin", tmp_path / "minikube-calls"
+    user_bin.mkdir()
+    (user_bin / "minikube").write_text(f'#!/bin/sh\necho "$*" >> {log}\n'
+                                       '[ "$1" = service ] && echo "http://192.168.49.2:30080"\nexit 0\n')
+    (user_bin / "minikube").chmod(0o755)
+    env = {**laptop.env, "PATH": f"{user_bin}{os.pathsep}{laptop.env['PATH']}", "PULUMI_SKIP_CONFIRMATIONS": "true"}
+    # A clone of its own, as fresh as theirs: `pulumi install` makes its .venv.
+    repo = copy_repo(tmp_path / "repo")
+    (repo / ".venv").unlink()
+    block = readme_block("### With your own minikube and Pulumi CLI")
+    steps, after = block.split("pulumi config set", 1)
+    deployed = subprocess.run(["bash", "-euo", "pipefail", "-c", steps], cwd=repo, env=env, capture_output=True,
+                              text=True, timeout=900, stdin=subprocess.DEVNULL)
+    assert deployed.returncode == 0, (deployed.stdout + deployed.stderr)[-6000:]
+    tags = {app: subprocess.run(["python3", "infra/app_images.py", app], cwd=repo, capture_output=True,
+                                text=True, check=True).stdout.strip() for app in ("backend", "frontend")}
+    assert log.read_text().splitlines() == [
+        "start",
+        f"image build -t {tags['backend']} backend",
+        f"image build -t {tags['frontend']} frontend",
+        "service python-shop-frontend-service --namespace python-shop",
+    ]
+    assert "http://192.168.49.2:30080" in deployed.stdout
+    for app in ("backend", "frontend"):
+        deployment = kube.get("deployment", f"python-shop-{app}", NAMESPACE)
+        assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == tags[app]
+        assert deployment["status"].get("availableReplicas") == 1
+
+    changed = subprocess.run(["bash", "-euo", "pipefail", "-c", "export PULUMI_CONFIG_PASSPHRASE=python-shop-local\n"
+                              "pulumi config set" + after], cwd=repo, env=env, capture_output=True, text=True,
+                             timeout=900, stdin=subprocess.DEVNULL)
+    said = changed.stdout + changed.stderr
+    assert changed.returncode == 0, said[-6000:]
+    # `preview --diff`: the port reaches the Service and the frontend's config, both in place.
+    for line in ("~ port: 8080 => 9090",
+                 '- BACKEND_URI = "http://python-shop-backend-service.python-shop.svc:8080"',
+                 '+ BACKEND_URI = "http://python-shop-backend-service.python-shop.svc:9090"',
+                 "~ 2 to update", "12 unchanged", "- 14 deleted"):
+        assert line in said, (line, said[-4000:])
+    wait_until(lambda: not kube.exists("namespace", NAMESPACE), timeout=60, what="the namespace to be gone")
+    assert not laptop.cache.exists()  # their tools did it all: no sandbox
+
+
 def test_make_up_with_minikube_stopped_says_so_within_seconds_and_starts_nothing(laptop, tmp_path):
     user_bin = tmp_path / "bin"
     user_bin.mkdir()
@@ -169,7 +224,7 @@ def test_make_up_with_minikube_stopped_says_so_within_seconds_and_starts_nothing
     elapsed = time.monotonic() - started
     assert up.returncode != 0
     assert ("tools/deploy: minikube is not running: `minikube start` "
-            "(or use the embedded cluster: `make up STACK=embedded`)") in up.stderr
+            "(or use the embedded cluster: `make up STACK=real-node`)") in up.stderr
     # The promise is "within seconds" (about 2 s here: make, Python, one refused connection);
     # 10 s leaves room for a busy machine.
     assert elapsed < 10, f"took {elapsed:.1f}s"

@@ -7,18 +7,19 @@ import pytest
 from tests.infra.conftest import ROOT, run_program, stack_config
 
 # The contexts each stack file must name: minikube's own, a production cluster's, and the
-# sandbox's two clusters as sandbox/cluster names them (kwok-<cluster>, -real for the real node).
+# sandbox's two clusters as sandbox/cluster names them (kwok-<cluster>, the cluster named
+# after its node like the stack).
 CONTEXTS = {
     "dev": "minikube",
     "prod": "production",
-    "simulated": "kwok-python-shop",
-    "embedded": "kwok-python-shop-real",
+    "simulated-node": "kwok-python-shop-simulated",
+    "real-node": "kwok-python-shop-real",
 }
 
 
 def test_the_committed_stack_files_are_the_four_known_ones():
     assert sorted(p.name for p in ROOT.glob("Pulumi.*.yaml")) == [
-        "Pulumi.dev.yaml", "Pulumi.embedded.yaml", "Pulumi.prod.yaml", "Pulumi.simulated.yaml",
+        "Pulumi.dev.yaml", "Pulumi.prod.yaml", "Pulumi.real-node.yaml", "Pulumi.simulated-node.yaml",
     ]
 
 

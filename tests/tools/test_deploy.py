@@ -10,6 +10,7 @@ stubbed here; tests/e2e/test_user_machine.py runs the real ones.
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -77,7 +78,7 @@ def test_up_with_minikube_installed_but_stopped_says_so_and_starts_nothing(deplo
     with pytest.raises(deploy.DeployError) as error:
         deploy.choose("up")
     assert str(error.value) == (
-        "minikube is not running: `minikube start` (or use the embedded cluster: `make up STACK=embedded`)"
+        "minikube is not running: `minikube start` (or use the embedded cluster: `make up STACK=real-node`)"
     )
     assert started_clusters(clusters) == []
 
@@ -91,7 +92,7 @@ def test_up_with_minikube_installed_but_never_started_says_so_too(deploy, monkey
 
 def test_up_without_minikube_announces_the_embedded_cluster_then_starts_the_real_node(deploy, monkeypatch, capsys):
     clusters = use(deploy, monkeypatch, FakeClusters(), minikube_answers=False)
-    assert deploy.choose("up") == ("embedded", {"KUBECONFIG": "/cache/real.kubeconfig"})
+    assert deploy.choose("up") == ("real-node", {"KUBECONFIG": "/cache/real.kubeconfig"})
     said = capsys.readouterr().err
     assert "no kube context 'minikube' answers and minikube is not installed" in said
     assert "about 25 minutes" in said and "`make down` removes" in said
@@ -102,14 +103,14 @@ def test_up_without_minikube_announces_the_embedded_cluster_then_starts_the_real
 def test_up_falls_back_to_simulated_pods_where_a_real_node_cannot_run(deploy, monkeypatch, capsys):
     clusters = use(deploy, monkeypatch, FakeClusters(), minikube_answers=False,
                    real_node_blocker="a real node needs root (containers, mounts, iptables)")
-    assert deploy.choose("up") == ("simulated", {"KUBECONFIG": "/cache/simulated.kubeconfig"})
+    assert deploy.choose("up") == ("simulated-node", {"KUBECONFIG": "/cache/simulated.kubeconfig"})
     assert "no real node: a real node needs root" in capsys.readouterr().err
     assert ("up", "--real") not in clusters.calls
 
 
 def test_up_falls_back_to_simulated_pods_when_the_real_node_fails_to_start(deploy, monkeypatch, capsys):
     use(deploy, monkeypatch, FakeClusters(real_starts=False), minikube_answers=False)
-    assert deploy.choose("up") == ("simulated", {"KUBECONFIG": "/cache/simulated.kubeconfig"})
+    assert deploy.choose("up") == ("simulated-node", {"KUBECONFIG": "/cache/simulated.kubeconfig"})
     assert "no real node: it did not start" in capsys.readouterr().err
 
 
@@ -129,7 +130,7 @@ def test_up_to_a_named_context_that_does_not_answer_is_an_error_not_a_fallback(d
 
 def test_preview_follows_make_up_to_the_running_embedded_cluster(deploy, monkeypatch):
     clusters = use(deploy, monkeypatch, FakeClusters(running={"real"}), minikube_answers=False)
-    assert deploy.choose("preview") == ("embedded", {"KUBECONFIG": "/cache/real.kubeconfig"})
+    assert deploy.choose("preview") == ("real-node", {"KUBECONFIG": "/cache/real.kubeconfig"})
     assert started_clusters(clusters) == []  # preview never starts a cluster
 
 
@@ -139,17 +140,29 @@ def test_preview_with_nothing_to_reach_names_the_context_and_the_fix(deploy, mon
         deploy.choose("preview")
 
 
-def test_an_explicit_embedded_stack_whose_cluster_is_down_is_an_error_for_preview(deploy, monkeypatch):
+def test_an_explicit_sandbox_stack_whose_cluster_is_down_is_an_error_for_preview(deploy, monkeypatch):
     use(deploy, monkeypatch, FakeClusters(), minikube_answers=False)
-    monkeypatch.setenv("STACK", "embedded")
-    with pytest.raises(deploy.DeployError, match="not running: `make up STACK=embedded` starts it"):
+    monkeypatch.setenv("STACK", "real-node")
+    with pytest.raises(deploy.DeployError, match="not running: `make up STACK=real-node` starts it"):
         deploy.choose("preview")
+
+
+def test_a_sandbox_stack_asked_for_by_its_former_name_is_the_one_it_has_now(deploy, monkeypatch, capsys):
+    clusters = use(deploy, monkeypatch, FakeClusters(running={"simulated"}), minikube_answers=False)
+    monkeypatch.setenv("STACK", "simulated")
+    assert deploy.choose("up") == ("simulated-node", {"KUBECONFIG": "/cache/simulated.kubeconfig"})
+    monkeypatch.setenv("STACK", "embedded")
+    assert deploy.choose("up") == ("real-node", {"KUBECONFIG": "/cache/real.kubeconfig"})
+    said = capsys.readouterr().err
+    assert "stack simulated is called simulated-node now" in said
+    assert "stack embedded is called real-node now" in said
+    assert started_clusters(clusters) == [("toolchain", "kube"), ("up", "--real")]
 
 
 def test_an_unknown_stack_lists_the_stacks_there_are(deploy, monkeypatch):
     use(deploy, monkeypatch, FakeClusters(), minikube_answers=True)
     monkeypatch.setenv("STACK", "staging")
-    with pytest.raises(deploy.DeployError, match=r"no stack config Pulumi\.staging\.yaml.*dev.*embedded"):
+    with pytest.raises(deploy.DeployError, match=r"no stack config Pulumi\.staging\.yaml.*dev, prod, real-node, simulated-node"):
         deploy.choose("up")
 
 
@@ -226,8 +239,8 @@ def test_the_embedded_node_gets_its_images_from_tools_cluster_and_simulated_pods
     calls = []
     monkeypatch.setattr(deploy, "cluster", lambda *args, capture=False: calls.append(args) or
                         subprocess.CompletedProcess(args, 0, stdout=""))
-    deploy.ensure_images("embedded")
-    deploy.ensure_images("simulated")
+    deploy.ensure_images("real-node")
+    deploy.ensure_images("simulated-node")
     assert calls == [("images", "--real")]
 
 
@@ -243,6 +256,98 @@ def test_another_cluster_is_told_how_to_supply_the_images(deploy, monkeypatch, c
 def test_up_carries_on_in_the_embedded_cluster_an_earlier_up_started_without_announcing_it(
         deploy, monkeypatch, capsys):
     clusters = use(deploy, monkeypatch, FakeClusters(running=("real",)), minikube_answers=False)
-    assert deploy.choose("up") == ("embedded", {"KUBECONFIG": "/cache/real.kubeconfig"})
+    assert deploy.choose("up") == ("real-node", {"KUBECONFIG": "/cache/real.kubeconfig"})
     assert started_clusters(clusters) == []
     assert "no kube context" not in capsys.readouterr().err
+
+
+# --- stacks and clusters as an earlier version named them -------------------------------------
+
+class FakeBackend:
+    """`pulumi` as Pulumi (tools/deploy) calls it: a backend holding `stacks`."""
+
+    def __init__(self, *stacks: str):
+        self.stacks = set(stacks)
+        self.calls: list[tuple[tuple[str, ...], str | None]] = []
+
+    def __call__(self, *args: str, env, tools, check, timeout, stream=False) -> subprocess.CompletedProcess:
+        self.calls.append((args, env.get("KUBECONFIG")))
+        ok = True
+        if args[:2] == ("stack", "select"):
+            name = args[-1]
+            ok = name in self.stacks or "--create" in args
+            if ok:
+                self.stacks.add(name)
+        elif args[:2] == ("stack", "rename"):
+            self.stacks.remove(args[-1])
+            self.stacks.add(args[2])
+        return subprocess.CompletedProcess(args, 0 if ok else 255, stdout="", stderr="" if ok else "no stack")
+
+
+@pytest.fixture
+def backend(deploy, monkeypatch):
+    def use_backend(*stacks: str) -> FakeBackend:
+        fake = FakeBackend(*stacks)
+        monkeypatch.setattr(deploy, "pulumi", fake)
+        monkeypatch.setattr(deploy, "find_tools", lambda install=True: deploy.Tools(Path("/usr/bin/pulumi"), False))
+        monkeypatch.setenv("PULUMI_BACKEND_URL", "file:///nowhere")
+        return fake
+    return use_backend
+
+
+def test_a_stack_deployed_under_its_former_name_is_renamed_not_created_beside_it(deploy, backend, capsys):
+    pulumi = backend("embedded", "dev")
+    run = deploy.Pulumi(deploy.find_tools(), "real-node", {})
+    assert run.select() is True
+    assert ("stack", "rename", "real-node", "--stack", "embedded") in [args for args, _ in pulumi.calls]
+    assert pulumi.stacks == {"real-node", "dev"}
+    assert "stack embedded is called real-node now: renaming it" in capsys.readouterr().err
+
+
+def test_a_stack_with_neither_name_is_created_and_an_absent_one_is_not(deploy, backend):
+    pulumi = backend("dev")
+    assert deploy.Pulumi(deploy.find_tools(), "simulated-node", {}).select(create=False) is False
+    assert pulumi.stacks == {"dev"}
+    assert deploy.Pulumi(deploy.find_tools(), "simulated-node", {}).select() is True
+    assert pulumi.stacks == {"dev", "simulated-node"}
+    assert not [args for args, _ in pulumi.calls if args[1] == "rename"]
+
+
+@pytest.fixture
+def former_cluster(tmp_path, monkeypatch):
+    """The cache of a machine where an earlier version's simulated cluster (python-shop) was left."""
+    monkeypatch.setenv("PYTHON_SHOP_CACHE", str(tmp_path))
+    monkeypatch.delenv("PYTHON_SHOP_CLUSTER", raising=False)
+    state = tmp_path / "kwok" / "clusters" / "python-shop"
+    state.mkdir(parents=True)
+    (state / "kwok.yaml").write_text("kind: KwokctlConfiguration\n")
+    return state
+
+
+def test_the_former_simulated_cluster_is_emptied_then_removed(deploy, monkeypatch, backend, former_cluster, capsys):
+    pulumi = backend("simulated")
+    calls = []
+
+    def cluster(*args, capture=False):
+        calls.append(args)
+        if args[0] == "down":
+            (former_cluster / "kwok.yaml").unlink()
+        return subprocess.CompletedProcess(args, 0, stdout="log\n/cache/python-shop.kubeconfig\n")
+    monkeypatch.setattr(deploy, "cluster", cluster)
+    deploy.retire_former_simulated_cluster("up")
+    assert calls == [("up", "--name", "python-shop"), ("down", "--name", "python-shop")]
+    # Its stack, renamed, destroyed there: the provider's context in the state is that cluster's.
+    assert (("destroy", "--yes", "--stack", "simulated-node"), "/cache/python-shop.kubeconfig") in pulumi.calls
+    assert "cluster python-shop is the simulated cluster as an earlier version named it" in capsys.readouterr().err
+    deploy.retire_former_simulated_cluster("down")  # gone: nothing more to do
+    assert len(calls) == 2
+
+
+def test_preview_and_other_stacks_leave_the_former_simulated_cluster_alone(deploy, monkeypatch, former_cluster):
+    monkeypatch.setattr(deploy, "cluster", lambda *args, capture=False: pytest.fail(f"sandbox/cluster {args}"))
+    with pytest.raises(deploy.DeployError, match="^cluster python-shop is the simulated cluster as an earlier "
+                                                 "version named it: `make up` moves the shop to python-shop-simulated"):
+        deploy.retire_former_simulated_cluster("preview")
+    monkeypatch.setenv("STACK", "dev")
+    deploy.retire_former_simulated_cluster("up")
+    assert (former_cluster / "kwok.yaml").exists()
