@@ -108,9 +108,11 @@ def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
 
 
 def _path(raw: str) -> str:
+    """A relative path is taken from the project's root, where `pulumi` is run (the program itself
+    runs in infra/)."""
     if not raw.strip():
         raise ValueError
-    return raw
+    return str(PROJECT_FILE.parent / raw)
 
 
 # key -> (its check, what it accepts). Empty strings are the declared "unset" of optional keys.

@@ -214,6 +214,12 @@ def test_render_mode_drops_the_context(tmp_path):
     assert "context" not in run.provider.inputs
 
 
+def test_a_relative_render_dir_is_taken_from_the_project_root_not_infra():
+    # docs/configuration.md: `pulumi config set renderDir rendered` writes <repo>/rendered (git-ignored).
+    run = run_program({**DEV_CONFIG, "python-shop:renderDir": "rendered"})
+    assert run.provider.inputs["renderYamlToDirectory"] == str(ROOT / "rendered")
+
+
 def test_exports_on_minikube_with_a_node_port(dev_run):
     assert dev_run.exports["namespace"] == "python-shop"
     assert dev_run.exports["frontendServiceName"] == "python-shop-frontend-service"
