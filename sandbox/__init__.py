@@ -22,6 +22,11 @@ def cluster_dir(name: str) -> Path:
     return cache_root() / "kwok" / "clusters" / name
 
 
+def cluster_exists(name: str) -> bool:
+    """Was cluster `name` created (running or stopped)? kwokctl writes kwok.yaml first."""
+    return (cluster_dir(name) / "kwok.yaml").exists()
+
+
 def cluster(*args: str, name: str | None = None, show_log: bool = False,
             timeout: float | None = None) -> subprocess.CompletedProcess:
     """`sandbox/cluster <args>` as a separate process, stdout captured (its last line is the

@@ -174,7 +174,7 @@ def kubectl(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
 
 
 def exists() -> bool:
-    return (cluster_dir() / "kwok.yaml").exists()
+    return sandbox.cluster_exists(CLUSTER)
 
 
 def component_pids() -> dict[str, int]:
