@@ -18,7 +18,7 @@ import pytest
 
 from infra import app_images
 from sandbox.kube import Kube
-from tests.e2e.conftest import deployed_stack
+from tests.support.clusters import deployed_stack
 from tests.support.net import wait_until
 from tools.engine import ROOT, Stack, changed
 

@@ -19,7 +19,7 @@ import requests
 from infra import app_images
 from sandbox import real_node
 from sandbox.kube import Kube
-from tests.e2e.conftest import TEST_CLUSTER, cluster_cli, deployed_stack
+from tests.support.clusters import TEST_CLUSTER, cluster_cli, deployed_stack
 from tests.support.load import Load
 from tests.support.net import wait_until
 from tools.engine import ROOT, changed

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from infra import app_images
-from tests.infra.conftest import ROOT
+from tests.support.pulumi_mocks import ROOT
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import dataclasses
 
 import yaml
 
-from tests.infra.conftest import ROOT
+from tests.support.pulumi_mocks import ROOT
 
 EXPECTED = {
     "namespace": ("string", "python-shop"),

@@ -1,6 +1,6 @@
 """Pod Security Admission labels and the NetworkPolicies the program declares."""
 
-from tests.infra.conftest import DEV_CONFIG, run_program
+from tests.support.pulumi_mocks import DEV_CONFIG, run_program
 
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 

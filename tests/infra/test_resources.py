@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.infra.conftest import DEV_CONFIG, PRODUCTION_LIKE_CONFIG, PROVIDER_TYPE, ROOT, run_program
+from tests.support.pulumi_mocks import DEV_CONFIG, PRODUCTION_LIKE_CONFIG, PROVIDER_TYPE, ROOT, run_program
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.infra.conftest import DEV_CONFIG, run_program
+from tests.support.pulumi_mocks import DEV_CONFIG, run_program
 
 
 def failure(changes) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.conftest import ROOT, run_program, stack_config
+from tests.support.pulumi_mocks import ROOT, run_program, stack_config
 
 # The contexts each stack file must name: minikube's own, a production cluster's, and the
 # sandbox's two clusters as sandbox/cluster names them (kwok-<cluster>, the cluster named

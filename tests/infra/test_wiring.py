@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.infra.conftest import DEV_CONFIG, ProviderLikeMocks, run_program
+from tests.support.pulumi_mocks import DEV_CONFIG, ProviderLikeMocks, run_program
 
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.conftest import DEV_CONFIG, run_program
+from tests.support.pulumi_mocks import DEV_CONFIG, run_program
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
 

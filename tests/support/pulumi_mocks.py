@@ -1,0 +1,134 @@
+"""Pulumi mocks that behave like the kubernetes provider, and the real infra/__main__.py run under them.
+
+The mocks echo every input back as an output, add what the API server would
+(uids, cluster IPs, node ports), and record each registration, so tests can
+assert on what the program asked for and on how outputs were wired.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+import pulumi.runtime.config
+import pulumi.runtime.settings
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = ROOT / "infra"  # run as pulumi does: the directory, its __main__.py
+PROVIDER_TYPE = "pulumi:providers:kubernetes"
+
+
+@dataclass
+class Registered:
+    type: str
+    name: str
+    inputs: dict
+    outputs: dict
+    provider: str
+
+
+class ProviderLikeMocks(pulumi.runtime.Mocks):
+    def __init__(self, service_name_suffix: str = ""):
+        self.registered: list[Registered] = []
+        self._node_ports = itertools.count(30080)
+        self._ips = itertools.count(10)
+        # Lets a test make the API server's answer differ from the request, to
+        # prove consumers read the Service's outputs rather than repeating inputs.
+        self.service_name_suffix = service_name_suffix
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        outputs = json.loads(json.dumps(args.inputs))  # a deep copy: inputs echoed
+        if args.typ.startswith("kubernetes:"):
+            metadata = outputs.setdefault("metadata", {})
+            if args.typ != "kubernetes:core/v1:Namespace":
+                metadata.setdefault("namespace", "default")
+            metadata["uid"] = f"uid-{args.name}"
+        if args.typ == "kubernetes:core/v1:Service":
+            outputs["metadata"]["name"] += self.service_name_suffix
+            spec = outputs["spec"]
+            spec["clusterIP"] = f"10.96.0.{next(self._ips)}"
+            for port in spec["ports"]:
+                port.setdefault("protocol", "TCP")
+                if spec.get("type") in ("NodePort", "LoadBalancer"):
+                    port["nodePort"] = next(self._node_ports)
+            if spec.get("type") == "LoadBalancer":  # what the cloud's controller fills in
+                outputs["status"] = {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}}
+        self.registered.append(Registered(args.typ, args.name, args.inputs, outputs, args.provider))
+        return f"{args.name}_id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+@dataclass
+class Run:
+    """What one run of the program registered and exported."""
+
+    registered: list[Registered]
+    exports: dict = field(default_factory=dict)
+
+    def all(self, type_: str) -> list[Registered]:
+        return [r for r in self.registered if r.type == type_]
+
+    def one(self, type_: str, name: str) -> Registered:
+        matches = [r for r in self.registered if r.type == type_ and (r.inputs.get("metadata") or {}).get("name") == name]
+        assert len(matches) == 1, f"expected one {type_} named {name}, found {len(matches)}"
+        return matches[0]
+
+    @property
+    def provider(self) -> Registered:
+        (provider,) = self.all(PROVIDER_TYPE)
+        return provider
+
+    def kubernetes_objects(self) -> list[Registered]:
+        return [r for r in self.registered if r.type.startswith("kubernetes:")]
+
+
+def stack_config(stack_file: Path) -> dict[str, str]:
+    """A Pulumi.<stack>.yaml's config as the engine hands it to the program: strings."""
+    config = yaml.safe_load(stack_file.read_text())["config"]
+    return {k: json.dumps(v) if isinstance(v, bool) else str(v) for k, v in config.items()}
+
+
+def run_program(config: dict[str, str], *, stack: str = "dev", mocks: ProviderLikeMocks | None = None) -> Run:
+    mocks = mocks or ProviderLikeMocks()
+    # As the language host hands config over: PULUMI_CONFIG in the environment, then the SDK's map.
+    os.environ["PULUMI_CONFIG"] = json.dumps(config)
+    pulumi.runtime.config.set_all_config(dict(config))
+    pulumi.runtime.settings.set_root_resource(None)  # a fresh Stack, so exports do not leak between runs
+    pulumi.runtime.set_mocks(mocks, project="python-shop", stack=stack, preview=False)
+    exports: dict = {}
+
+    @pulumi.runtime.test
+    def run():
+        runpy.run_path(str(PROGRAM), run_name="__main__")
+        stack_outputs = pulumi.runtime.settings.get_root_resource().outputs
+        return pulumi.Output.from_input(stack_outputs).apply(exports.update)
+
+    try:
+        run()
+    finally:
+        del os.environ["PULUMI_CONFIG"]  # nothing leaks into the pulumi CLIs other tests start
+    return Run(mocks.registered, exports)
+
+
+DEV_CONFIG = stack_config(ROOT / "Pulumi.dev.yaml")
+
+# What a production cluster would get: its own namespace, several replicas, a
+# registry, a load balancer in front, a different backend port.
+PRODUCTION_LIKE_CONFIG = {
+    "kubernetes:context": "prod-cluster",
+    "python-shop:namespace": "shop-prod",
+    "python-shop:backendImage": "registry.example.com:5000/shop/python-shop-backend:1.4.2",
+    "python-shop:frontendImage": "registry.example.com:5000/shop/python-shop-frontend@sha256:" + "ab" * 32,
+    "python-shop:backendReplicas": "3",
+    "python-shop:frontendReplicas": "4",
+    "python-shop:backendPort": "9090",
+    "python-shop:frontendServiceType": "LoadBalancer",
+}
