@@ -264,8 +264,8 @@ def retire_former_simulated_cluster(action: str) -> None:
         f"{SIMULATED_NODE_STACK} deployed there (simulated pods: no container ran), then removing it")
     started = cluster("up", "--name", name)
     if started.returncode != 0:
-        raise DeployError(f"cluster {name} did not start (see above); `sandbox/cluster down --name {name}` "
-                          "removes it, leaving its stack's state behind")
+        raise DeployError(f"cluster {name} did not start (see above). To give it up: `sandbox/cluster down --name "
+                          f"{name}`, then `pulumi stack rm --force simulated` (what it held were simulated pods)")
     run = Pulumi(find_tools(), SIMULATED_NODE_STACK, {"KUBECONFIG": started.stdout.strip().splitlines()[-1]})
     if run.select(create=False):
         run("destroy", "--yes")  # the provider's context in the state is kwok-<name>: this cluster

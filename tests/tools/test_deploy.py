@@ -343,6 +343,18 @@ def test_the_former_simulated_cluster_is_emptied_then_removed(deploy, monkeypatc
     assert len(calls) == 2
 
 
+def test_a_former_simulated_cluster_that_will_not_start_says_how_to_give_it_up(deploy, monkeypatch, backend,
+                                                                                former_cluster):
+    pulumi = backend("simulated")
+    monkeypatch.setattr(deploy, "cluster", lambda *args, capture=False: subprocess.CompletedProcess(args, 1, stdout=""))
+    with pytest.raises(deploy.DeployError) as error:
+        deploy.retire_former_simulated_cluster("down")
+    assert str(error.value) == ("cluster python-shop did not start (see above). To give it up: `sandbox/cluster down "
+                                "--name python-shop`, then `pulumi stack rm --force simulated` (what it held were "
+                                "simulated pods)")
+    assert pulumi.calls == []  # nothing renamed or destroyed
+
+
 def test_preview_and_other_stacks_leave_the_former_simulated_cluster_alone(deploy, monkeypatch, former_cluster):
     monkeypatch.setattr(deploy, "cluster", lambda *args, capture=False: pytest.fail(f"sandbox/cluster {args}"))
     with pytest.raises(deploy.DeployError, match="^cluster python-shop is the simulated cluster as an earlier "
