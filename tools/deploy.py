@@ -226,7 +226,7 @@ def announce_embedded(context: str | None) -> None:
     say(
         f"no kube context {context!r} answers and minikube is not installed, so this deploys to the project's "
         "embedded cluster: a Kubernetes control plane and one node run as processes on this machine, state in "
-        "~/.cache/python-shop. Its first start builds them from source with Go (about 25 minutes, once per "
+        f"{sandbox.cache_root()}. Its first start builds them from source with Go (about 25 minutes, once per "
         "machine); later starts take seconds. `make down` removes the shop and this cluster."
     )
 

@@ -91,12 +91,14 @@ def test_up_with_minikube_installed_but_never_started_says_so_too(deploy, monkey
 
 
 def test_up_without_minikube_announces_the_embedded_cluster_then_starts_the_real_node(deploy, monkeypatch, capsys):
+    monkeypatch.setenv("PYTHON_SHOP_CACHE", "/srv/shop-cache")
     clusters = use(deploy, monkeypatch, FakeClusters(), minikube_answers=False)
     assert deploy.choose("up") == ("real-node", {"KUBECONFIG": "/cache/real.kubeconfig"})
     said = capsys.readouterr().err
     assert "no kube context 'minikube' answers and minikube is not installed" in said
     assert "about 25 minutes" in said and "`make down` removes" in said
     assert said.index("embedded cluster: a Kubernetes control plane") < said.index("sandbox/cluster up --real")
+    assert "state in /srv/shop-cache. Its first start" in said  # where PYTHON_SHOP_CACHE puts it
     assert started_clusters(clusters) == [("toolchain", "kube"), ("up", "--real")]
 
 
