@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.support.net import free_port
-from tools.procfile import ROOT, WebProcess
+from tests.support.shop import start_shop
+from tools.procfile import ROOT
 
 ARTIFACTS = ROOT / "artifacts"
 
@@ -19,33 +18,6 @@ def artifacts_dir(request) -> Path:
     path = ARTIFACTS / request.node.name.replace("/", "_").replace("[", "-").replace("]", "")
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-@dataclass
-class Shop:
-    backend: WebProcess
-    frontend: WebProcess
-    config_path: Path
-
-    def point_at(self, backend_uri: str) -> None:
-        """Rewrite the frontend's config.cfg, as a ConfigMap update would."""
-        tmp = self.config_path.with_suffix(".tmp")
-        tmp.write_text(f'BACKEND_URI = "{backend_uri}"\n')
-        tmp.replace(self.config_path)  # atomic, like the kubelet's symlink swap
-
-
-def start_shop(tmp_path: Path, log_dir: Path, frontend_env: dict[str, str] | None = None) -> Shop:
-    backend = WebProcess("backend", free_port(), log_path=log_dir / "backend.log").start()
-    config_path = tmp_path / "config" / "config.cfg"
-    config_path.parent.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(f'BACKEND_URI = "{backend.url}"\n')
-    env = {"CONFIG_PATH": str(config_path), "BACKEND_CONNECT_TIMEOUT": "0.5", "BACKEND_READ_TIMEOUT": "1", **(frontend_env or {})}
-    try:
-        frontend = WebProcess("frontend", free_port(), env=env, log_path=log_dir / "frontend.log").start()
-    except BaseException:
-        backend.stop()
-        raise
-    return Shop(backend, frontend, config_path)
 
 
 @pytest.fixture

@@ -1,12 +1,8 @@
 import pytest
 
 from shop_frontend import create_app
+from tests.frontend.limits import CONNECT_TIMEOUT, MAX_RESPONSE_BYTES, READ_TIMEOUT
 from tests.support.stub_backend import Answer, StubBackend
-
-# Short timeouts keep the failure tests fast; the defaults are tested separately.
-CONNECT_TIMEOUT = 0.5
-READ_TIMEOUT = 0.5
-MAX_RESPONSE_BYTES = 64 * 1024
 
 
 @pytest.fixture

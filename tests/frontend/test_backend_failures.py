@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.frontend.conftest import CONNECT_TIMEOUT, MAX_RESPONSE_BYTES, READ_TIMEOUT
+from tests.frontend.limits import CONNECT_TIMEOUT, MAX_RESPONSE_BYTES, READ_TIMEOUT
 from tests.support.net import free_port
 from tests.support.silent_backend import FullBacklog
 from tests.support.stub_backend import Answer

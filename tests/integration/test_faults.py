@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tests.conftest import start_shop
 from tests.support.load import Load
 from tests.support.net import wait_until
+from tests.support.shop import start_shop
 from tests.support.silent_backend import SilentBackend
 from tools.procfile import WebProcess
 

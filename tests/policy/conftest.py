@@ -31,6 +31,3 @@ def shop_objects():
 def objects(shop_objects):
     return copy.deepcopy(shop_objects)
 
-
-def find(objects, resource_type, name):
-    return next(props for t, props in objects if t == resource_type and props["metadata"]["name"] == name)

@@ -4,8 +4,6 @@ import pytest
 from pulumi_policy import ResourceValidationArgs, StackValidationArgs, StackValidationPolicy
 from pulumi_policy.policy import PolicyResource
 
-from tests.policy.conftest import find
-
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -123,3 +121,7 @@ def test_a_policy_in_another_namespace_does_not_count(policies, objects):
         for t, p in objects
     ]
     assert len(violations_of(policies["deployments-covered-by-network-policy"], moved)) == 2
+
+
+def find(objects, resource_type, name):
+    return next(props for t, props in objects if t == resource_type and props["metadata"]["name"] == name)
