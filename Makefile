@@ -32,10 +32,10 @@ up: setup ## deploy: to your kube context (minikube), or without one to the embe
 preview: setup ## pulumi preview --diff of what `make up` deployed, with the guardrails
 	$(PYTHON) -m tools.deploy preview
 
-down: setup ## remove what `make up` deployed, wherever it went (and the embedded cluster it started)
+down: setup ## remove what `make up` deployed, wherever it went (and the sandbox clusters that run)
 	$(PYTHON) -m tools.deploy down
 
-lint: setup ## ruff (pyflakes, imports, naming, bugbear, pyupgrade) and mypy on infra/, policy/ and the apps
+lint: setup ## ruff (pyflakes, pycodestyle, imports, naming, bugbear, pyupgrade) and mypy on infra/, policy/ and the apps
 	$(VENV)/bin/ruff check .
 	cd infra && $(CURDIR)/$(VENV)/bin/mypy --config-file ../pyproject.toml .
 	cd policy && $(CURDIR)/$(VENV)/bin/mypy --config-file ../pyproject.toml .
@@ -61,7 +61,7 @@ bench: setup ## serving load (granian, gunicorn, the original), deploy and edit 
 	$(PYTHON) -m benchmarks.serving_real
 	$(PYTHON) -m benchmarks.load
 
-# --- the sandbox: for machines without their own pulumi or cluster (docs in README) ---
+# --- the sandbox: for machines without their own pulumi or cluster (sandbox/README.md) ---
 
 toolchain: ## sandbox: build (or find) pulumi, the kubernetes provider, the control plane and the node into the cache
 	sandbox/toolchain install pulumi kube node

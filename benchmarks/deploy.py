@@ -7,8 +7,8 @@ real control plane, kwok-simulated pods; with --real, a real node running the
 shop's images, and the original's deploy.yaml with those images substituted),
 each round measures side by side:
   - `kubectl apply -f deploy.yaml` + `kubectl rollout status` of both Deployments
-    (the article's way) against `pulumi up` (which awaits the same and more:
-    Services with endpoints), each into a fresh namespace;
+    (the article's way) against `pulumi up` (which awaits the Deployments the same
+    way, and plans, checks and records every object), each into a fresh namespace;
   - a no-op `kubectl diff -f deploy.yaml` against a no-op `pulumi preview`.
 With --real it also measures how long a ConfigMap change takes to reach the
 running frontend's /config/config.cfg after `pulumi up` returns.

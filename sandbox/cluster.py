@@ -29,7 +29,7 @@ Available and Services get ready endpoints; no container ever runs.
 component dies while starting it fails at once, shows the logs and stops
 what it started. State (etcd data, certificates, logs, the kubeconfig) lives
 in <cache>/kwok/clusters/<cluster> (cache: PYTHON_SHOP_CACHE, default
-~/.cache/python-shop); ~/.kube/config is never touched:
+$XDG_CACHE_HOME/python-shop, i.e. ~/.cache/python-shop); ~/.kube/config is never touched:
 
     export KUBECONFIG=$(sandbox/cluster kubeconfig)
 """
@@ -377,7 +377,7 @@ def cmd_down() -> int:
 
 def cmd_kubeconfig() -> int:
     if not kubeconfig_path().exists():
-        raise ClusterError(f"no cluster {CLUSTER}: run `sandbox/cluster up` first")
+        raise ClusterError(f"no cluster {CLUSTER}: run `sandbox/cluster up{' --real' if REAL else ''}` first")
     print(kubeconfig_path())
     return 0
 

@@ -5,14 +5,16 @@ runtime, our builds), under its own name, with no simulated node. Next to it
 this module runs, as host processes from `sandbox/toolchain install node`:
 
 - containerd 2.2 of our own (own root, state and socket under the cache; not
-  Docker's), with Debian's runc and CNI plugins, the sandbox image being our
-  pause build;
+  Docker's), with the host's runc (Debian's, or containerd.io's) and Debian's
+  CNI plugins, the sandbox image being our pause build;
 - kubelet (cgroupfs driver; this host is cgroup v1, which kubelet refuses from
   1.35 unless `failCgroupV1: false`), registering node `python-shop-node`;
 - kube-proxy (iptables mode; NodePorts answer on 127.0.0.1 only);
 - CoreDNS serving cluster.local from the API server, bound to the pod bridge's
   gateway address (pods use it as their nameserver), forwarding nothing, so it
-  can never loop back to the host's stub resolver.
+  can never loop back to the host's stub resolver;
+- kube-router's network policy controller alone (iptables + ipset), so the
+  shop's NetworkPolicies are enforced.
 
 Pods live on a bridge of our own (`pshop0`, 10.244.0.0/24, host-local IPAM,
 masquerade), with br_netfilter and ip_forward on. Why not
@@ -21,9 +23,9 @@ downloads), starts CoreDNS as a pod from a registry image and expects a
 Kubernetes source tree with _output; here the control plane is already ours
 (kwokctl), so only the node is started by hand.
 
-`stop()` undoes everything: kube-proxy's rules (`kube-proxy --cleanup`), the
-pods' sandboxes and their CNI rules, mounts under our directories, the bridge,
-and ip_forward as it was.
+`stop_node()` undoes everything: kube-proxy's rules (`kube-proxy --cleanup`),
+kube-router's chains and ipsets, the pods' sandboxes and their CNI rules, mounts
+under our directories, the bridge, and ip_forward as it was.
 """
 
 from __future__ import annotations
@@ -452,7 +454,7 @@ def kill_shims() -> None:
 
 
 def leftovers() -> list[str]:
-    """What of ours is still on the host (for `status` and the tests)."""
+    """What of ours is still on the host (the tests' check that nothing is left)."""
     found = [f"process {name}" for name in NODE_PROCESSES if alive(name)]
     mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
     found += [f"mount {m}" for m in mounts if m.startswith(str(node_dir()))]

@@ -4,7 +4,7 @@
     tools/deploy up        deploy; prints the stack outputs and how to reach the shop
     tools/deploy preview   `pulumi preview --diff` with the guardrails (policy/)
     tools/deploy down      remove what `make up` deployed, wherever it went (and the
-                           embedded cluster, if `make up` started it)
+                           sandbox clusters that run, whoever started them)
 
 Tools: your `pulumi` and `kubectl` when PATH has them, else the sandbox's
 (tools/engine.py decides, in one place).

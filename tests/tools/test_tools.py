@@ -17,6 +17,10 @@ import pytest
 from sandbox import system_packages
 from tools import engine
 
+# What the sandbox's CLI runs with (offline, its own provider) and a user's never does.
+SANDBOX_SWITCHES = ("PULUMI_SKIP_UPDATE_CHECK", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION",
+                    "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK", "PULUMI_K8S_ENABLE_PATCH_FORCE")
+
 
 def executable(directory: Path, name: str, script: str = "exit 0") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
@@ -30,6 +34,8 @@ def executable(directory: Path, name: str, script: str = "exit 0") -> Path:
 def sandbox_builds(monkeypatch, tmp_path):
     """No real build: record which sandbox groups would have been built."""
     monkeypatch.setenv("PYTHON_SHOP_CACHE", str(tmp_path / "cache"))
+    for name in SANDBOX_SWITCHES:  # as on a laptop: none set in the shell
+        monkeypatch.delenv(name, raising=False)
     built: list[tuple[str, ...]] = []
     monkeypatch.setattr(engine, "install_sandbox", lambda *groups: built.append(groups))
     return built
@@ -44,7 +50,7 @@ def test_a_pulumi_on_path_newer_than_the_floor_is_used_as_installed(monkeypatch,
     env = tools.env()
     assert env["PATH"] == f"{tmp_path / 'bin'}:/usr/bin:/bin"  # the user's PATH, untouched
     # Plugins as the user's CLI gets them: its cache, downloads allowed, no sandbox switches.
-    for name in ("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "PULUMI_K8S_ENABLE_PATCH_FORCE"):
+    for name in SANDBOX_SWITCHES:
         assert name not in env
 
 
@@ -73,9 +79,9 @@ def test_without_a_pulumi_on_path_the_sandbox_builds_one_and_runs_it_offline(mon
     assert sandbox_builds == [("pulumi",)]
     env = tools.env()
     assert env["PATH"].split(os.pathsep)[0] == str(tmp_path / "cache" / "toolchain" / "bin")
-    assert env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] == "true"
-    # The sandbox's provider (4.25.0-alpha) predates the enablePatchForce option: its own switch.
-    assert env["PULUMI_K8S_ENABLE_PATCH_FORCE"] == "true"
+    # Offline, the provider on PATH; and the sandbox's provider (4.25.0-alpha) predates the
+    # enablePatchForce option: its own switch.
+    assert {name: env.get(name) for name in SANDBOX_SWITCHES} == dict.fromkeys(SANDBOX_SWITCHES, "true")
 
 
 def test_the_sandboxs_own_pulumi_on_path_is_not_taken_for_the_users(monkeypatch, tmp_path, sandbox_builds):
