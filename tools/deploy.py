@@ -255,7 +255,8 @@ def retire_former_simulated_cluster(action: str) -> None:
     and remove it: its pods were simulated (no container ran, no data), and a stack cannot move to
     another context without replacing everything, so the shop is deployed afresh in <base>-simulated."""
     name = sandbox.base_name()
-    if os.environ.get("STACK") not in (None, "simulated", SIMULATED_NODE_STACK) or not sandbox.cluster_exists(name):
+    stack = os.environ.get("STACK")
+    if FORMER_NAMES.get(stack or "", stack) not in (None, SIMULATED_NODE_STACK) or not sandbox.cluster_exists(name):
         return
     if action == "preview":
         raise DeployError(f"cluster {name} is the simulated cluster as an earlier version named it: `make up` "
