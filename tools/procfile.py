@@ -4,6 +4,10 @@ Used by `make dev`, the tests and the benchmarks. The command runs exactly as
 written, with $PORT set, except that the bind host 0.0.0.0 becomes 127.0.0.1:
 local runs and tests listen on loopback only. The benchmarks pass another
 server's command instead (`command=`), to compare it side by side.
+
+Portable (Linux and macOS, any user): each server starts in a session of its own
+and is signalled as a process group (os.killpg); its workers and their memory
+are read through psutil, not /proc.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,7 +90,16 @@ class WebProcess:
             return False
 
     def signal(self, signum: int) -> None:
-        os.killpg(self.proc.pid, signum)
+        """Send `signum` to the server and its workers: its process group."""
+        try:
+            os.killpg(self.proc.pid, signum)
+        except ProcessLookupError:
+            pass  # the group is gone: nothing left to signal
+        except PermissionError:
+            # macOS answers EPERM for a group whose members have all exited but are not yet
+            # reaped (Linux signals those zombies, to no effect). Only then is it not an error.
+            if self.proc.poll() is None:
+                raise
 
     def stop(self, timeout: float = 15) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -97,16 +112,21 @@ class WebProcess:
             self.proc.wait(5)
 
     def worker_pids(self) -> list[int]:
-        """The server's workers: children of its main process."""
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+        """The server's workers: children of its main process (none once it has exited)."""
+        try:
+            return sorted(child.pid for child in psutil.Process(self.proc.pid).children())
+        except psutil.NoSuchProcess:
+            return []
 
     def rss_bytes(self) -> int:
         """Resident memory of the master and its workers."""
+        master = psutil.Process(self.proc.pid)
         total = 0
-        for pid in [self.proc.pid, *self.worker_pids()]:
-            status = Path(f"/proc/{pid}/status").read_text()
-            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) * 1024
+        for process in [master, *master.children()]:
+            try:
+                total += process.memory_info().rss
+            except psutil.NoSuchProcess:  # a worker that ended meanwhile holds no memory
+                pass
         return total
 
     def __enter__(self) -> WebProcess:

@@ -195,6 +195,8 @@ def test_without_apt_the_message_names_what_to_install(monkeypatch, tmp_path, ca
     )
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="the sandbox is Linux-only: sandbox.recipes.common.running() "
+                    "reads /proc/<pid>/stat, which macOS does not have")
 def test_stop_process_kills_what_ignores_sigterm_and_returns_once_it_is_gone():
     from sandbox.recipes import common
 
