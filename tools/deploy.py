@@ -91,8 +91,13 @@ def source_images(stack: str) -> dict[str, str]:
 
 
 def minikube_images(context: str | None) -> set[str] | None:
-    """The images of the running minikube profile `context` (minikube names its contexts after
-    its profiles), or None when `context` is no such profile."""
+    """The images minikube profile `context` holds (minikube names its contexts after its profiles),
+    or None when `context` is no such profile (`minikube image ls` exits 14, MK_USAGE).
+
+    `minikube image ls` prints one reference a line, Docker Hub names in full (docker.io/library/...),
+    so they are compared here without that prefix, as app_images names them. A profile that is not
+    running lists nothing and exits 0 (minikube v1.38.1, pkg/minikube/machine/cache_images.go:
+    ListImages asks running nodes only): an empty set, not None."""
     if not context or not minikube_installed():
         return None
     listed = subprocess.run(["minikube", "--profile", context, "image", "ls"], capture_output=True, text=True,
@@ -114,16 +119,27 @@ def ensure_images(stack: str) -> None:
     context = stack_context(stack)
     present = minikube_images(context)
     if present is not None:
+        built = {}
         for app, image in wanted.items():
             if image in present:
                 continue
             say(f"building {image} from {app}/ in minikube (minikube image build)")
-            built = subprocess.run(["minikube", "--profile", str(context), "image", "build", "-t", image,
+            build = subprocess.run(["minikube", "--profile", str(context), "image", "build", "-t", image,
                                     str(ROOT / app)], stdin=subprocess.DEVNULL)
-            if built.returncode != 0:
+            if build.returncode != 0:
                 raise DeployError(f"`minikube image build -t {image} {app}` failed (see above)")
+            built[app] = image
+        # `minikube image build` exits 0 when its build fails, or when the profile is not running and
+        # nothing is built (minikube v1.38.1, pkg/minikube/machine/build_images.go: BuildImage returns
+        # nil either way; kubernetes/minikube#12556): only the image list says whether it worked.
+        listed = minikube_images(context) if built else set()
+        missing = [f"{image} (from {app}/)" for app, image in built.items() if image not in (listed or set())]
+        if missing:
+            raise DeployError(f"`minikube image build` exited 0 but minikube profile {context} does not have "
+                              f"{', '.join(missing)}: the build failed (see its output above) or the profile is not "
+                              f"running (`minikube --profile {context} status`)")
         return
-    what = "no minikube is installed" if not minikube_installed() else "it is no running minikube profile"
+    what = "no minikube is installed" if not minikube_installed() else "it is no minikube profile"
     say(
         f"kube context {context!r} is neither minikube ({what}) nor the embedded cluster, so `make up` cannot "
         "put the images "

@@ -10,11 +10,13 @@ stubbed here; tests/e2e/test_user_machine.py runs the real ones.
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import tools.deploy
+from tests.support.minikube import install_minikube
 from tools.engine import ROOT
 
 
@@ -198,36 +200,35 @@ def test_an_unknown_verb_prints_the_usage(deploy, capsys):
 
 @pytest.fixture
 def fake_minikube(tmp_path, monkeypatch):
-    """A `minikube` on PATH that logs its arguments and lists the images in `images`."""
-    log, images = tmp_path / "calls", tmp_path / "images"
-    images.write_text("")
-    script = tmp_path / "bin" / "minikube"
-    script.parent.mkdir()
-    script.write_text(f'#!/bin/sh\necho "$@" >> {log}\n[ "$3 $4" = "image ls" ] && cat {images}\nexit 0\n')
-    script.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin:/bin")
-    return log, images
+    """Installs the minikube stand-in (tests/support/minikube.py, after minikube's source) on PATH,
+    holding the images given; returns its call log."""
+
+    def install(*images: str) -> Path:
+        log = tmp_path / "calls"
+        install_minikube(tmp_path / "bin", log, images=images)
+        monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:/usr/bin:/bin")
+        return log
+
+    return install
 
 
 def test_up_builds_in_minikube_only_the_image_it_lacks(deploy, fake_minikube):
-    log, images = fake_minikube
-    backend, frontend = (subprocess.run(["python3", str(ROOT / "infra/app_images.py"), app], capture_output=True,
+    backend, frontend = (subprocess.run([sys.executable, str(ROOT / "infra/app_images.py"), app], capture_output=True,
                                         text=True, check=True).stdout.strip() for app in ("backend", "frontend"))
-    images.write_text(f"registry.k8s.io/pause:3.10\ndocker.io/library/{backend}\n")
+    log = fake_minikube("registry.k8s.io/pause:3.10", backend)
     deploy.ensure_images("dev")
     builds = [line for line in log.read_text().splitlines() if " build " in line]
     assert builds == [f"--profile minikube image build -t {frontend} {ROOT}/frontend"]
 
 
 def test_up_builds_nothing_when_minikube_has_both_images(deploy, fake_minikube):
-    log, images = fake_minikube
-    images.write_text("".join(f"docker.io/library/{deploy.app_images.reference(a)}\n" for a in ("backend", "frontend")))
+    log = fake_minikube(*(deploy.app_images.reference(a) for a in ("backend", "frontend")))
     deploy.ensure_images("dev")
     assert [line for line in log.read_text().splitlines() if " build " in line] == []
 
 
 def test_images_the_stack_names_are_never_built(deploy, fake_minikube, monkeypatch):
-    log, _ = fake_minikube
+    log = fake_minikube()
     monkeypatch.setattr(deploy, "stack_config", lambda stack: {
         "kubernetes:context": "minikube",
         "python-shop:backendImage": "registry.example.com/shop/python-shop-backend:1.4.2",
