@@ -17,7 +17,7 @@ help: ## list the verbs
 
 setup: $(VENV)/.installed ## the Python packages, pinned, in .venv (nothing else is installed)
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt backend/requirements.txt frontend/requirements.txt policy/requirements.txt
+$(VENV)/.installed: infra/requirements.txt requirements-dev.txt backend/requirements.txt frontend/requirements.txt policy/requirements.txt
 	@python3 -m venv $(VENV) >/dev/null 2>&1 || { rm -rf $(VENV); \
 	  echo "make setup: python3 cannot create a virtualenv: install python3-venv (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
 	$(PYTHON) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
@@ -46,8 +46,9 @@ unit: setup ## the hermetic tests: apps, Pulumi mocks, policy rules, tool logic
 	$(PYTHON) -m pytest -m "$(UNIT)" $(PYTEST_ARGS)
 
 test: setup ## every test: first installs what they need (Debian packages, the sandbox toolchain)
-	$(PYTHON) -m sandbox.system_packages browser node
+	$(PYTHON) -m sandbox.system_packages browser shells node
 	sandbox/toolchain install pulumi kube node
+	$(PYTHON) -m tools.engine policy-pack
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 # Deploys first: for minutes after the full load run, every pulumi run here took ~5 s
@@ -55,6 +56,7 @@ test: setup ## every test: first installs what they need (Debian packages, the s
 bench: setup ## serving load (granian, gunicorn, the original), deploy and edit loop (by hand vs pulumi/make up), figures in artifacts/bench/
 	$(PYTHON) -m sandbox.system_packages bench node
 	sandbox/toolchain install pulumi kube node
+	$(PYTHON) -m tools.engine policy-pack
 	$(PYTHON) -m benchmarks.deploy
 	$(PYTHON) -m benchmarks.deploy --real
 	$(PYTHON) -m benchmarks.edit_loop

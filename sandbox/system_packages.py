@@ -1,6 +1,6 @@
 """Install the Debian packages one verb needs, only adding, never replacing.
 
-    python3 -m sandbox.system_packages GROUP...      groups: browser, bench, node
+    python3 -m sandbox.system_packages GROUP...      groups: browser, shells, bench, node
 
 Each package is skipped when what it provides is already on this machine, from any
 source: a Docker you installed (docker-ce, containerd.io with its runc) is used as it
@@ -22,6 +22,7 @@ from pathlib import Path
 # A name without "/" is a command looked up on PATH (and the sbin directories).
 GROUPS: dict[str, tuple[str, dict[str, str]]] = {
     "browser": ("the browser tests", {"chromium": "/usr/bin/chromium"}),
+    "shells": ("the README's quick start, run in zsh (macOS's shell) as well as bash", {"zsh": "zsh"}),
     "bench": ("make bench", {"wrk": "wrk"}),
     "node": (
         "the embedded cluster's real node",

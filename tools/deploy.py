@@ -22,7 +22,8 @@ is emptied and removed, so nothing deployed is lost or left behind.
 State goes to the backend your `pulumi` is logged into; when it is logged in
 nowhere, to the local one in ~/.pulumi, without changing your login. The
 passphrase (for a backend that encrypts with one) is PULUMI_CONFIG_PASSPHRASE(_FILE),
-else the one the README's walkthrough uses (tools/engine.py: DEFAULT_PASSPHRASE).
+else the one the README's walkthrough uses (tools/engine.py: DEFAULT_PASSPHRASE); the stacks
+whose files carry a committed salt (dev and the sandbox's) always use that one.
 """
 
 from __future__ import annotations
@@ -44,11 +45,13 @@ import sandbox
 from infra import app_images
 from tools.engine import (
     DEFAULT_PASSPHRASE,
+    POLICY_PACK,
     ROOT,
     Tools,
     ToolsError,
     find_kubectl,
     find_tools,
+    install_policy_pack,
     install_sandbox,
     logged_in,
     pulumi,
@@ -59,7 +62,6 @@ REAL_NODE_STACK = "real-node"  # the embedded cluster with a real node: Pulumi.r
 SIMULATED_NODE_STACK = "simulated-node"  # ... with kwok's simulated node: Pulumi.simulated-node.yaml
 # What an earlier version called them: such a stack is renamed (`pulumi stack rename`) when met.
 FORMER_NAMES = {"embedded": REAL_NODE_STACK, "simulated": SIMULATED_NODE_STACK}
-POLICY_PACK = ROOT / "policy"
 REAL_NODE_VERB = f"make up STACK={REAL_NODE_STACK}"
 PAGE_DEADLINE = 60  # seconds for the page to answer once pulumi is done (it usually does at once)
 
@@ -342,9 +344,9 @@ class Pulumi:
         if not logged_in(self.env):
             self.env["PULUMI_BACKEND_URL"] = "file://~"
             say("your pulumi is logged in nowhere: state goes to the local backend (~/.pulumi); your login is unchanged")
-        if stack in SANDBOX_STACKS:
-            # Throwaway stacks with no secrets: always the fixed local passphrase, which
-            # matches the encryption salt committed in their Pulumi.<stack>.yaml.
+        if stack == DEFAULT_STACK or stack in SANDBOX_STACKS:
+            # Stacks with no secrets: always the fixed local passphrase, which matches the
+            # encryption salt committed in their Pulumi.<stack>.yaml (so selecting one writes nothing).
             self.env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
             self.env["PULUMI_CONFIG_PASSPHRASE"] = DEFAULT_PASSPHRASE
 
@@ -516,6 +518,7 @@ def main(argv: list[str]) -> int:
         run = Pulumi(find_tools() if tools.sandbox else tools, stack, extra)  # the sandbox's: built now if need be
         run.select()
         say(f"{action}: stack {stack}, kube context {stack_context(stack)}, {run.tools.pulumi}")
+        install_policy_pack(run.tools, run.env)
         if action == "up":
             # The plan and the guardrails' verdict need only the source (the image tags are
             # digests of it), so the preview runs while the images are built; the update

@@ -173,6 +173,28 @@ def preview_steps(*args: str, env: dict[str, str], tools: Tools, cwd: Path = ROO
     return json.loads(proc.stdout).get("steps", [])
 
 
+# --- the guardrails pack's own virtualenv ---------------------------------------------------
+
+POLICY_PACK = ROOT / "policy"
+# What policy/venv was made from: its requirements and the SDK pin they take (-c).
+POLICY_REQUIREMENTS = (POLICY_PACK / "requirements.txt", ROOT / "infra" / "requirements.txt")
+
+
+def install_policy_pack(tools: Tools, env: dict[str, str]) -> None:
+    """policy/venv (PulumiPolicy.yaml's virtualenv), made as a user makes it: `pulumi install` in
+    policy/, by the same CLI. Once; again only when the requirements it was made from change."""
+    stamp = POLICY_PACK / "venv" / ".python-shop-requirements"
+    wanted = "".join(path.read_text() for path in POLICY_REQUIREMENTS)
+    if (POLICY_PACK / "venv" / "bin" / "python").exists() and stamp.exists() and stamp.read_text() == wanted:
+        return
+    print("[engine] the guardrails pack's virtualenv: `pulumi install` in policy/ (policy/venv, once)",
+          file=sys.stderr, flush=True)
+    proc = pulumi("install", env=env, tools=tools, cwd=POLICY_PACK, check=False)
+    if proc.returncode != 0:
+        raise ToolsError(f"`pulumi install` in policy/ failed ({proc.returncode}): {(proc.stdout + proc.stderr)[-2000:]}")
+    stamp.write_text(wanted)
+
+
 # --- throwaway stacks (tests, benchmarks) ------------------------------------------------
 # State in a temporary file:// backend, config in a temporary file (`--config-file`):
 # nothing touches the user's stacks or the repo.
@@ -237,3 +259,22 @@ class Stack:
 def changed(steps: list[dict]) -> dict[str, str]:
     """{resource name: op} for every planned step that is not 'same'."""
     return {step["urn"].rsplit("::", 1)[-1]: step["op"] for step in steps if step["op"] != "same"}
+
+
+def main(argv: list[str]) -> int:
+    """`python -m tools.engine policy-pack`: make policy/venv with the pulumi `make up` would run
+    (`make test` does, so the tests' copies of the repository share it)."""
+    if argv != ["policy-pack"]:
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    tools = find_tools(install=False)
+    try:
+        install_policy_pack(tools, tools.env())
+    except ToolsError as exc:
+        print(f"tools/engine: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

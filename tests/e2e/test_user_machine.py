@@ -9,8 +9,8 @@ plugin cache, put there the way a user's is (`pulumi plugin install resource kub
 file://...`; the CLI finds its home through the password database, not $HOME, so
 PULUMI_HOME and that login keep everything inside the test's directory). The kube context
 `minikube` answers: it is the test session's embedded API server under that name.
-`make up`, `make preview` and `make down` run in a copy of the repository (the dev
-stack's file gets its encryption salt there, not here).
+`make up`, `make preview` and `make down` run in a copy of the repository (whatever a
+stack file gets, it gets there, not here).
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import queue
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.minikube import STOPPED, install_minikube
 from tests.support.net import free_port, wait_until
 from tools.engine import ROOT, bin_dir
 from tools.repo import copy_repo
@@ -159,61 +162,135 @@ def readme_block(heading: str) -> str:
     return text.split("```sh\n", 1)[1].split("```", 1)[0]
 
 
-def test_the_readmes_plain_pulumi_walkthrough_runs_as_written(laptop, kwok_cluster, tmp_path):
-    """The quick start's first block, pasted into a shell on the laptop. Their minikube is a
-    stand-in here (none on this machine): it logs what it is asked and answers `service`; the
-    context it would have made is the session's cluster. `pulumi up` and `destroy` ask for
-    confirmation on a terminal; a script says yes the documented way (PULUMI_SKIP_CONFIRMATIONS)."""
+# Each shell as it comes: an interactive session with no rc files. zsh's defaults are macOS's
+# Terminal: `#` at the prompt is no comment there (INTERACTIVE_COMMENTS is off). Before the paste:
+# errexit, so the session stops at the first failing command as a reader would, and empty
+# prompts (display only), so what the commands print can be read.
+SHELLS = {
+    "bash": (["bash", "--norc", "--noprofile", "-i"], "PS1= PS2=; set -e"),
+    "zsh": (["zsh", "-f", "-i"], "PS1= PS2= RPS1=; unsetopt prompt_sp prompt_cr; setopt err_exit"),
+}
+DONE = "__pasted__"
+
+
+class Session:
+    """One interactive shell, fed lines as a terminal would be; its output read as it comes."""
+
+    def __init__(self, shell: str, cwd: Path, env: dict[str, str]):
+        argv, errexit = SHELLS[shell]
+        self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.said: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        self.paste(errexit)
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def paste(self, text: str, timeout: float = 900) -> str:
+        """Type `text`, then wait until the shell has run it (or has exited): what it printed."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(text + f"\necho {DONE}\n")
+        self.proc.stdin.flush()
+        start, deadline = len(self.said), time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.proc.kill()
+                raise AssertionError(f"the paste did not finish in {timeout:.0f}s:\n{''.join(self.said)[-4000:]}") from None
+            if line is None:
+                raise AssertionError(f"the shell exited (errexit: a command failed):\n{''.join(self.said)[-6000:]}")
+            if line.rstrip("\n").endswith(DONE) and "echo" not in line:
+                return "".join(self.said[start:])
+            self.said.append(line)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write("exit\n")
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args], cwd=repo,
+                          capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh"])
+def test_the_readmes_plain_pulumi_walkthrough_runs_as_written(laptop, kwok_cluster, tmp_path, shell):
+    """The quick start's first block, pasted into an interactive bash or zsh on the laptop: their
+    pulumi with its language host (the sandbox's, which follows upstream's row by row:
+    tests/engine/test_language_host.py), a clone with no virtualenvs, so `pulumi install` makes
+    them. minikube is the stand-in that answers as minikube's source does (tests/support/minikube.py);
+    the cluster its context names is the session's. `pulumi up` and `destroy` ask for confirmation on
+    a terminal; a script says yes the documented way (PULUMI_SKIP_CONFIRMATIONS)."""
+    if shutil.which(shell) is None:
+        pytest.fail(f"{shell} is missing: `make test` installs it (python3 -m sandbox.system_packages shells)")
     kube = kwok_cluster.kube
     user_bin, log = tmp_path / "bin", tmp_path / "minikube-calls"
-    user_bin.mkdir()
-    (user_bin / "minikube").write_text(f'#!/bin/sh\necho "$*" >> {log}\n'
-                                       '[ "$1" = service ] && echo "http://192.168.49.2:30080"\nexit 0\n')
-    (user_bin / "minikube").chmod(0o755)
+    install_minikube(user_bin, log)
     env = {**laptop.env, "PATH": f"{user_bin}{os.pathsep}{laptop.env['PATH']}", "PULUMI_SKIP_CONFIRMATIONS": "true"}
-    # A clone of its own, as fresh as theirs: `pulumi install` makes its .venv.
+    # A clone of its own, as fresh as theirs (no .venv, no policy/venv), its files committed so that
+    # `git status` can say what the walkthrough changed.
     repo = copy_repo(tmp_path / "repo")
     (repo / ".venv").unlink()
-    block = readme_block("### With your own minikube and Pulumi CLI")
-    steps, after = block.split("pulumi config set", 1)
-    deployed = subprocess.run(["bash", "-euo", "pipefail", "-c", steps], cwd=repo, env=env, capture_output=True,
-                              text=True, timeout=900, stdin=subprocess.DEVNULL)
-    assert deployed.returncode == 0, (deployed.stdout + deployed.stderr)[-6000:]
-    tags = {app: subprocess.run(["python3", "infra/app_images.py", app], cwd=repo, capture_output=True,
-                                text=True, check=True).stdout.strip() for app in ("backend", "frontend")}
-    assert log.read_text().splitlines() == [
-        "start",
-        f"image build -t {tags['backend']} backend",
-        f"image build -t {tags['frontend']} frontend",
-        "service python-shop-frontend-service --namespace python-shop",
-    ]
-    assert "http://192.168.49.2:30080" in deployed.stdout
-    for app in ("backend", "frontend"):
-        deployment = kube.get("deployment", f"python-shop-{app}", NAMESPACE)
-        assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == tags[app]
-        assert deployment["status"].get("availableReplicas") == 1
+    if (repo / "policy" / "venv").is_symlink():
+        (repo / "policy" / "venv").unlink()
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "the clone")
+    deploy, change = readme_block("### With your own minikube and Pulumi CLI").split("\n\n", 1)
 
-    changed = subprocess.run(["bash", "-euo", "pipefail", "-c", "export PULUMI_CONFIG_PASSPHRASE=python-shop-local\n"
-                              "pulumi config set" + after], cwd=repo, env=env, capture_output=True, text=True,
-                             timeout=900, stdin=subprocess.DEVNULL)
-    said = changed.stdout + changed.stderr
-    assert changed.returncode == 0, said[-6000:]
-    # `preview --diff`: the port reaches the Service and the frontend's config, both in place.
+    session = Session(shell, repo, env)
+    try:
+        if shell == "zsh":  # the shell is in the mode the README writes for: a `#` would be an argument
+            assert session.paste("echo one # two").splitlines()[-1] == "one # two"
+        deployed = session.paste(deploy)
+        tags = {app: subprocess.run(["python3", "infra/app_images.py", app], cwd=repo, capture_output=True,
+                                    text=True, check=True).stdout.strip() for app in ("backend", "frontend")}
+        assert log.read_text().splitlines() == [
+            "start",
+            f"image build -t {tags['backend']} backend",
+            f"image build -t {tags['frontend']} frontend",
+            "service python-shop-frontend-service --namespace python-shop",
+        ]
+        assert "http://192.168.49.2:30080" in deployed
+        # `pulumi install` filled .venv with the program's pins, and policy/venv with the pack's.
+        for venv, module in ((repo / ".venv", "pulumi_kubernetes"), (repo / "policy" / "venv", "pulumi_policy")):
+            assert subprocess.run([str(venv / "bin" / "python"), "-c", f"import {module}"]).returncode == 0, venv
+        for app in ("backend", "frontend"):
+            deployment = kube.get("deployment", f"python-shop-{app}", NAMESPACE)
+            assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == tags[app]
+            assert deployment["status"].get("availableReplicas") == 1
+
+        changed = " ".join(session.paste(change).split())
+    finally:
+        session.close()
+    # `preview --diff`: the port reaches the Service and the frontend's config, both in place,
+    # with the guardrails pack run by the user's CLI from its own virtualenv.
     for line in ("~ port: 8080 => 9090",
                  '- BACKEND_URI = "http://python-shop-backend-service.python-shop.svc:8080"',
                  '+ BACKEND_URI = "http://python-shop-backend-service.python-shop.svc:9090"',
-                 "~ 2 to update", "12 unchanged", "- 14 deleted"):
-        assert line in said, (line, said[-4000:])
+                 "python-shop-guardrails", "~ 2 to update", "12 unchanged", "- 14 deleted"):
+        assert line in changed, (line, changed[-4000:])
     wait_until(lambda: not kube.exists("namespace", NAMESPACE), timeout=60, what="the namespace to be gone")
+    assert git(repo, "status", "--porcelain") == ""  # the clone as it was: no salt written, no port left set
     assert not laptop.cache.exists()  # their tools did it all: no sandbox
 
 
 def test_make_up_with_minikube_stopped_says_so_within_seconds_and_starts_nothing(laptop, tmp_path):
     user_bin = tmp_path / "bin"
     user_bin.mkdir()
-    minikube = user_bin / "minikube"
-    minikube.write_text("#!/bin/sh\necho 'minikube: Stopped'\nexit 7\n")  # `minikube status` of a stopped one
-    minikube.chmod(0o755)
+    install_minikube(user_bin, tmp_path / "minikube-calls", state=STOPPED)
     closed = f"https://127.0.0.1:{free_port()}"  # nothing listens: a stopped minikube's API server
     kubeconfig = kubeconfig_named(Path(laptop.env["KUBECONFIG"]), "minikube", tmp_path / "kubeconfig", closed)
     env = {**laptop.env, "PATH": f"{user_bin}{os.pathsep}{laptop.env['PATH']}", "KUBECONFIG": str(kubeconfig)}

@@ -15,7 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tools.engine import PULUMI_FLOOR, ROOT, Stack, changed, find_tools, parse_version, pulumi
+from tools.engine import PULUMI_FLOOR, ROOT, Stack, changed, find_tools, install_policy_pack, parse_version, pulumi
 
 pytestmark = pytest.mark.engine
 
@@ -167,6 +167,7 @@ def policy_stacks(tmp_path_factory):
     for base in ("dev", "prod"):
         tmp = tmp_path_factory.mktemp(f"policy-{base}")
         stacks[base] = Stack(tmp, f"policy-{base}", base=base, renderDir=str(tmp / "rendered"))
+    install_policy_pack(stacks["dev"].tools, stacks["dev"].env)  # policy/venv, as `make test` makes it first
     return stacks
 
 

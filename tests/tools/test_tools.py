@@ -58,7 +58,7 @@ def test_the_floor_is_the_pinned_sdk_release(monkeypatch, tmp_path, sandbox_buil
     executable(tmp_path / "bin", "pulumi", "echo v3.259.0")
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     assert engine.find_tools().sandbox is False
-    requirements = (engine.ROOT / "requirements.txt").read_text()
+    requirements = (engine.ROOT / "infra" / "requirements.txt").read_text()
     assert "pulumi==3.259.0" in requirements.splitlines()
 
 
