@@ -35,8 +35,9 @@ preview: setup ## pulumi preview --diff of what `make up` deployed, with the gua
 down: setup ## remove what `make up` deployed, wherever it went (and the sandbox clusters that run)
 	$(PYTHON) -m tools.deploy down
 
-lint: setup ## ruff (pyflakes, pycodestyle, imports, naming, bugbear, pyupgrade) and mypy on infra/, policy/ and the apps
+lint: setup ## ruff (pyflakes, pycodestyle, imports, naming, bugbear, pyupgrade) and mypy on infra/, policy/, the apps, tools/ and sandbox/
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy --config-file pyproject.toml tools sandbox
 	cd infra && $(CURDIR)/$(VENV)/bin/mypy --config-file ../pyproject.toml .
 	cd policy && $(CURDIR)/$(VENV)/bin/mypy --config-file ../pyproject.toml .
 	cd backend && $(CURDIR)/$(VENV)/bin/mypy --config-file ../pyproject.toml shop_backend

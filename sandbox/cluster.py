@@ -320,6 +320,7 @@ def load_images() -> None:
         raise ClusterError("building the shop's images failed (see above)")
     # Streamed: the archive (~220 MB, the base layers included) never touches the disk.
     save = subprocess.Popen([str(TOOLS / "images"), "save", *missing], stdout=subprocess.PIPE)
+    assert save.stdout is not None  # stdout=PIPE
     try:
         real_node.import_images(save.stdout)
     finally:
@@ -394,9 +395,9 @@ def cmd_status() -> int:
         print(f"  {name:26} pid {pid:<8} {'running' if alive else 'STOPPED'}")
     if REAL:
         for name in reversed(real_node.NODE_PROCESSES):
-            pid = real_node.alive(name)
-            healthy &= bool(pid)
-            print(f"  {name:26} pid {pid or '-':<8} {'running' if pid else 'STOPPED'}")
+            node_pid = real_node.alive(name)
+            healthy &= bool(node_pid)
+            print(f"  {name:26} pid {node_pid or '-':<8} {'running' if node_pid else 'STOPPED'}")
     ready = kubectl("get", "--raw", "/readyz", timeout=10)
     healthy &= ready.returncode == 0
     print(f"  api server /readyz: {ready.stdout.strip() if ready.returncode == 0 else 'unreachable'}")

@@ -398,7 +398,7 @@ def remove_kube_chains() -> None:
     for save, cmd in (("iptables-save", "iptables"), ("ip6tables-save", "ip6tables")):
         if not shutil.which(save):
             continue
-        table = None
+        table = ""
         chains: list[tuple[str, str]] = []
         jumps: list[tuple[str, list[str]]] = []
         for line in sh(save, check=False).stdout.splitlines():

@@ -49,8 +49,8 @@ def main() -> int:
               f"config {config_path.relative_to(ROOT)}). Ctrl-C stops both.\n", flush=True)
         while not stopping.wait(0.5):  # also watch for either app dying
             for process in (backend, frontend):
-                if process.proc.poll() is not None:
-                    print(f"make dev: {process.app_dir.name} exited with {process.proc.returncode}", file=sys.stderr)
+                if process.started.poll() is not None:
+                    print(f"make dev: {process.app_dir.name} exited with {process.started.returncode}", file=sys.stderr)
                     return 1
         return 0
     except RuntimeError as exc:

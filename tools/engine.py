@@ -160,8 +160,9 @@ def pulumi(
     `stream`, its own display shown as it goes, for a person to watch. `check`: raise with the
     output on failure."""
     argv = [str(tools.pulumi), *args, *([] if stream else ["--non-interactive"])]
-    output = {} if stream else {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
-    proc = subprocess.run(argv, cwd=cwd, env=env, text=True, timeout=timeout, stdin=subprocess.DEVNULL, **output)
+    pipe = None if stream else subprocess.PIPE
+    proc = subprocess.run(argv, cwd=cwd, env=env, text=True, timeout=timeout, stdin=subprocess.DEVNULL, stdout=pipe,
+                          stderr=pipe)
     if check and proc.returncode != 0:
         raise RuntimeError(f"pulumi {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc

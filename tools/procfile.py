@@ -89,16 +89,23 @@ class WebProcess:
         except OSError:
             return False
 
+    @property
+    def started(self) -> subprocess.Popen:
+        """The server's main process (start() first)."""
+        if self.proc is None:
+            raise RuntimeError(f"{self.app_dir.name} was not started")
+        return self.proc
+
     def signal(self, signum: int) -> None:
         """Send `signum` to the server and its workers: its process group."""
         try:
-            os.killpg(self.proc.pid, signum)
+            os.killpg(self.started.pid, signum)
         except ProcessLookupError:
             pass  # the group is gone: nothing left to signal
         except PermissionError:
             # macOS answers EPERM for a group whose members have all exited but are not yet
             # reaped (Linux signals those zombies, to no effect). Only then is it not an error.
-            if self.proc.poll() is None:
+            if self.started.poll() is None:
                 raise
 
     def stop(self, timeout: float = 15) -> None:
@@ -114,13 +121,13 @@ class WebProcess:
     def worker_pids(self) -> list[int]:
         """The server's workers: children of its main process (none once it has exited)."""
         try:
-            return sorted(child.pid for child in psutil.Process(self.proc.pid).children())
+            return sorted(child.pid for child in psutil.Process(self.started.pid).children())
         except psutil.NoSuchProcess:
             return []
 
     def rss_bytes(self) -> int:
         """Resident memory of the master and its workers."""
-        master = psutil.Process(self.proc.pid)
+        master = psutil.Process(self.started.pid)
         total = 0
         for process in [master, *master.children()]:
             try:

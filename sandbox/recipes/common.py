@@ -105,7 +105,7 @@ def go_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def run(
-    argv: Sequence[str],
+    argv: Sequence[str | os.PathLike[str]],
     *,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
