@@ -15,9 +15,9 @@ nothing is started. No minikube and no usable context: this project's embedded
 cluster, announced first, with a real node running the shop's own images
 (`sandbox/cluster up --real`, stack `real-node`), or where that cannot run, with a
 simulated node (`sandbox/cluster up`, stack `simulated-node`). STACK=<name> picks a stack.
-Those two stacks were called `embedded` and `simulated` before: a stack found under its
-former name is renamed, and the simulated cluster's former incarnation (`python-shop`)
-is emptied and removed, so nothing deployed is lost or left behind.
+Those two stacks were called `embedded` and `simulated` before, and the simulated cluster
+`python-shop`: met under an old name, each is named with the command that moves or removes
+it, and nothing is done to it (they only ever held the sandbox's throwaway clusters).
 
 State goes to the backend your `pulumi` is logged into; when it is logged in
 nowhere, to the local one in ~/.pulumi, without changing your login. The
@@ -60,7 +60,9 @@ from tools.engine import (
 DEFAULT_STACK = "dev"
 REAL_NODE_STACK = "real-node"  # the embedded cluster with a real node: Pulumi.real-node.yaml
 SIMULATED_NODE_STACK = "simulated-node"  # ... with kwok's simulated node: Pulumi.simulated-node.yaml
-# What an earlier version called them: such a stack is renamed (`pulumi stack rename`) when met.
+# What versions before 2026-12-01 called the sandbox's stacks (and its simulated cluster: the base
+# name alone). Met, they are named with the command that moves or removes them; nothing of a user's
+# own cluster is involved. Remove this and refuse_former_names after 2027-03-01.
 FORMER_NAMES = {"embedded": REAL_NODE_STACK, "simulated": SIMULATED_NODE_STACK}
 REAL_NODE_VERB = f"make up STACK={REAL_NODE_STACK}"
 PAGE_DEADLINE = 60  # seconds for the page to answer once pulumi is done (it usually does at once)
@@ -258,43 +260,23 @@ def not_running(context: str | None, stack: str) -> DeployError:
     )
 
 
-def requested_stack() -> str | None:
-    """STACK=, with a sandbox stack's former name taken as its name now."""
+def refuse_former_names() -> None:
+    """STACK= with a sandbox stack's former name, or the simulated cluster under its former name:
+    an error that says what it is now and the command that removes it."""
     stack = os.environ.get("STACK")
     if stack in FORMER_NAMES:
-        say(f"stack {stack} is called {FORMER_NAMES[stack]} now")
-        return FORMER_NAMES[stack]
-    return stack
-
-
-def retire_former_simulated_cluster(action: str) -> None:
-    """An earlier version named the simulated cluster after the project alone (python-shop, context
-    kwok-python-shop). Where one is left, `make up` and `make down` destroy what was deployed there
-    and remove it: its pods were simulated (no container ran, no data), and a stack cannot move to
-    another context without replacing everything, so the shop is deployed afresh in <base>-simulated."""
+        raise DeployError(f"stack {stack} is what an earlier version called {FORMER_NAMES[stack]}: use "
+                          f"STACK={FORMER_NAMES[stack]}")
     name = sandbox.base_name()
-    stack = os.environ.get("STACK")
-    if FORMER_NAMES.get(stack or "", stack) not in (None, SIMULATED_NODE_STACK) or not sandbox.cluster_exists(name):
-        return
-    if action == "preview":
-        raise DeployError(f"cluster {name} is the simulated cluster as an earlier version named it: `make up` "
-                          f"moves the shop to {name}-simulated (`make down` removes it)")
-    say(f"cluster {name} is the simulated cluster as an earlier version named it: destroying what stack "
-        f"{SIMULATED_NODE_STACK} deployed there (simulated pods: no container ran), then removing it")
-    started = cluster("up", "--name", name)
-    if started.returncode != 0:
-        raise DeployError(f"cluster {name} did not start (see above). To give it up: `sandbox/cluster down --name "
-                          f"{name}`, then `pulumi stack rm --force simulated` (what it held were simulated pods)")
-    run = Pulumi(find_tools(), SIMULATED_NODE_STACK, {"KUBECONFIG": started.stdout.strip().splitlines()[-1]})
-    if run.select(create=False):
-        run("destroy", "--yes")  # the provider's context in the state is kwok-<name>: this cluster
-    if cluster("down", "--name", name).returncode != 0:
-        raise DeployError(f"cluster {name} could not be removed (see above)")
+    if sandbox.cluster_exists(name):
+        raise DeployError(f"cluster {name} is the sandbox's simulated cluster as an earlier version named it (its "
+                          f"pods were simulated: nothing ran there): remove it with `sandbox/cluster down --name {name}` "
+                          "and its stack with `pulumi stack rm --force simulated`, then run this again")
 
 
 def choose(action: str) -> tuple[str, dict[str, str]]:
     """The stack to act on and extra environment (the embedded cluster's KUBECONFIG)."""
-    explicit = requested_stack()
+    explicit = os.environ.get("STACK")
     stack = explicit or DEFAULT_STACK
     if stack in SANDBOX_STACKS:
         kubeconfig = running_kubeconfig(stack)
@@ -361,19 +343,15 @@ class Pulumi:
 
     def select(self, create: bool = True) -> bool:
         """Select the stack (created the first time; its config is Pulumi.<stack>.yaml). False: absent.
-        Found under its former name, the stack is renamed first: its state, history and outputs are
-        kept, and the next update relabels the workloads in place (app.kubernetes.io/instance names
-        the stack): nothing is created, replaced or deleted."""
+        Absent, but there under its former name: an error with the commands, never a second stack."""
         if self._pulumi("stack", "select", self.stack).returncode == 0:
             return True
         former = next((old for old, new in FORMER_NAMES.items() if new == self.stack), None)
         if former and self._pulumi("stack", "select", former).returncode == 0:
-            say(f"stack {former} is called {self.stack} now: renaming it (pulumi stack rename), its resources untouched")
-            renamed = self._pulumi("stack", "rename", self.stack, "--stack", former)
-            if renamed.returncode != 0:
-                raise DeployError(f"`pulumi stack rename {self.stack} --stack {former}` failed: "
-                                  f"{renamed.stderr.strip()}")
-        elif not create:
+            raise DeployError(f"stack {former} is what an earlier version called {self.stack}: `pulumi stack rename "
+                              f"{self.stack} --stack {former}` keeps its state under the new name (or `pulumi stack rm "
+                              f"--force {former}` drops it), then run this again")
+        if not create:
             return False
         proc = self._pulumi("stack", "select", "--create", self.stack)
         if proc.returncode != 0:
@@ -473,7 +451,7 @@ def report(run: Pulumi, extra: dict[str, str]) -> None:
 def down() -> None:
     """Destroy what `make up` deployed, wherever it went: the stacks of running embedded
     clusters (then those clusters stop) and the stack of a context that answers."""
-    explicit = requested_stack()
+    explicit = os.environ.get("STACK")
     removed = False
     for stack, flags in SANDBOX_STACKS.items():
         if explicit not in (None, stack):
@@ -509,7 +487,7 @@ def main(argv: list[str]) -> int:
         return 2
     action = argv[0]
     try:
-        retire_former_simulated_cluster(action)
+        refuse_former_names()
         if action == "down":
             down()
             return 0

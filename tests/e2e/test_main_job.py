@@ -6,8 +6,7 @@ page there lists the five items; while it runs, a second real node is refused at
 naming what is in the way; `make preview` shows no changes and runs the policy pack
 against the live cluster; an edit to either app, then `make up`, and the page shows it,
 with no failed request on the way; a `make up` with nothing changed builds and changes
-nothing; the stack, renamed back to what an earlier version called it (`embedded`), is
-renamed by `make up` and relabelled with no failed request; `make down` leaves no object,
+nothing; `make down` leaves no object,
 process, bridge or iptables rule.
 The verbs run in a copy of the repository, with their state in a backend of the test's own.
 """
@@ -24,7 +23,7 @@ import requests
 
 from sandbox.real_node import alive, leftovers, node_dir
 from tests.support.load import Load
-from tools.engine import DEFAULT_PASSPHRASE, ROOT, SANDBOX_ENV, bin_dir, find_tools, pulumi
+from tools.engine import ROOT
 from tools.repo import copy_repo
 
 pytestmark = pytest.mark.pods
@@ -176,38 +175,6 @@ def test_make_up_with_nothing_changed_builds_nothing_and_changes_nothing(machine
         assert f" {change} " not in up.stdout.split("Resources:")[-1]
     assert "loaded into the node" not in up.stderr
     assert "built from" not in up.stderr
-
-
-def test_a_stack_deployed_under_its_former_name_is_renamed_and_rolls_with_no_failed_request(machine):
-    repo, env = machine
-    url = shop_url(machine)
-    # The stack as an earlier version left it: named `embedded`, its objects labelled so
-    # (app.kubernetes.io/instance: <service>-<stack>). The rename moves the stack file too;
-    # moved back afterwards, the tree is as a pull leaves it.
-    tools = find_tools(install=False)
-    kubeconfig = subprocess.run([str(ROOT / "sandbox" / "cluster"), "kubeconfig", "--real"], env=env,
-                                capture_output=True, text=True, check=True).stdout.strip()
-    old = {**env, **SANDBOX_ENV, "PATH": os.pathsep.join([str(bin_dir()), str(repo / ".venv" / "bin"), env["PATH"]]),
-           "PULUMI_CONFIG_PASSPHRASE": DEFAULT_PASSPHRASE, "KUBECONFIG": kubeconfig}
-    pulumi("stack", "rename", "embedded", "--stack", "real-node", env=old, tools=tools, cwd=repo)
-    pulumi("up", "--yes", "--skip-preview", "--stack", "embedded", env=old, tools=tools, cwd=repo, timeout=600)
-    (repo / "Pulumi.embedded.yaml").rename(repo / "Pulumi.real-node.yaml")
-
-    up, load = make_up_under_load(machine, url)
-    assert up.returncode == 0, (up.stdout + up.stderr)[-6000:]
-    assert "stack embedded is called real-node now: renaming it" in up.stderr
-    # Nothing created, replaced or deleted: the instance label changes on both Deployments
-    # (a rolling update) and both Services; the URL stays.
-    summary = up.stdout.split("Resources:")[-1]
-    assert "4 updated" in summary and "10 unchanged" in summary, summary
-    for change in ("created", "deleted", "replaced"):
-        assert f" {change} " not in summary
-    assert up.stdout.strip().splitlines()[-1] == f"The shop: {url}"
-    failed = [o for o in load.snapshot() if o.status != 200]
-    assert load.count(lambda o: True) > 20
-    assert failed == [], failed[:3]
-    again = make(machine, "up")
-    assert "renaming" not in again.stderr and "14 unchanged" in again.stdout
 
 
 def test_make_down_leaves_nothing_behind(machine):

@@ -151,16 +151,14 @@ def test_an_explicit_sandbox_stack_whose_cluster_is_down_is_an_error_for_preview
         deploy.choose("preview")
 
 
-def test_a_sandbox_stack_asked_for_by_its_former_name_is_the_one_it_has_now(deploy, monkeypatch, capsys):
-    clusters = use(deploy, monkeypatch, FakeClusters(running={"simulated"}), minikube_answers=False)
-    monkeypatch.setenv("STACK", "simulated")
-    assert deploy.choose("up") == ("simulated-node", {"KUBECONFIG": "/cache/simulated.kubeconfig"})
-    monkeypatch.setenv("STACK", "embedded")
-    assert deploy.choose("up") == ("real-node", {"KUBECONFIG": "/cache/real.kubeconfig"})
-    said = capsys.readouterr().err
-    assert "stack simulated is called simulated-node now" in said
-    assert "stack embedded is called real-node now" in said
-    assert started_clusters(clusters) == [("toolchain", "kube"), ("up", "--real")]
+def test_a_sandbox_stack_asked_for_by_its_former_name_says_its_name_now_and_starts_nothing(deploy, monkeypatch):
+    clusters = use(deploy, monkeypatch, FakeClusters(), minikube_answers=False)
+    for old, new in (("simulated", "simulated-node"), ("embedded", "real-node")):
+        monkeypatch.setenv("STACK", old)
+        with pytest.raises(deploy.DeployError) as error:
+            deploy.refuse_former_names()
+        assert str(error.value) == f"stack {old} is what an earlier version called {new}: use STACK={new}"
+    assert clusters.calls == []
 
 
 def test_an_unknown_stack_lists_the_stacks_there_are(deploy, monkeypatch):
@@ -281,9 +279,6 @@ class FakeBackend:
             ok = name in self.stacks or "--create" in args
             if ok:
                 self.stacks.add(name)
-        elif args[:2] == ("stack", "rename"):
-            self.stacks.remove(args[-1])
-            self.stacks.add(args[2])
         return subprocess.CompletedProcess(args, 0 if ok else 255, stdout="", stderr="" if ok else "no stack")
 
 
@@ -298,13 +293,14 @@ def backend(deploy, monkeypatch):
     return use_backend
 
 
-def test_a_stack_deployed_under_its_former_name_is_renamed_not_created_beside_it(deploy, backend, capsys):
+def test_a_stack_left_under_its_former_name_is_named_with_the_commands_never_duplicated(deploy, backend):
     pulumi = backend("embedded", "dev")
-    run = deploy.Pulumi(deploy.find_tools(), "real-node", {})
-    assert run.select() is True
-    assert ("stack", "rename", "real-node", "--stack", "embedded") in [args for args, _ in pulumi.calls]
-    assert pulumi.stacks == {"real-node", "dev"}
-    assert "stack embedded is called real-node now: renaming it" in capsys.readouterr().err
+    with pytest.raises(deploy.DeployError) as error:
+        deploy.Pulumi(deploy.find_tools(), "real-node", {}).select()
+    assert str(error.value) == (
+        "stack embedded is what an earlier version called real-node: `pulumi stack rename real-node --stack embedded` "
+        "keeps its state under the new name (or `pulumi stack rm --force embedded` drops it), then run this again")
+    assert pulumi.stacks == {"embedded", "dev"}  # nothing created beside it, nothing renamed
 
 
 def test_a_stack_with_neither_name_is_created_and_an_absent_one_is_not(deploy, backend):
@@ -327,42 +323,15 @@ def former_cluster(tmp_path, monkeypatch):
     return state
 
 
-def test_the_former_simulated_cluster_is_emptied_then_removed(deploy, monkeypatch, backend, former_cluster, capsys):
-    pulumi = backend("simulated")
-    calls = []
-
-    def cluster(*args, capture=False):
-        calls.append(args)
-        if args[0] == "down":
-            (former_cluster / "kwok.yaml").unlink()
-        return subprocess.CompletedProcess(args, 0, stdout="log\n/cache/python-shop.kubeconfig\n")
-    monkeypatch.setattr(deploy, "cluster", cluster)
-    deploy.retire_former_simulated_cluster("up")
-    assert calls == [("up", "--name", "python-shop"), ("down", "--name", "python-shop")]
-    # Its stack, renamed, destroyed there: the provider's context in the state is that cluster's.
-    assert (("destroy", "--yes", "--stack", "simulated-node"), "/cache/python-shop.kubeconfig") in pulumi.calls
-    assert "cluster python-shop is the simulated cluster as an earlier version named it" in capsys.readouterr().err
-    deploy.retire_former_simulated_cluster("down")  # gone: nothing more to do
-    assert len(calls) == 2
-
-
-def test_a_former_simulated_cluster_that_will_not_start_says_how_to_give_it_up(deploy, monkeypatch, backend,
-                                                                                former_cluster):
-    pulumi = backend("simulated")
-    monkeypatch.setattr(deploy, "cluster", lambda *args, capture=False: subprocess.CompletedProcess(args, 1, stdout=""))
-    with pytest.raises(deploy.DeployError) as error:
-        deploy.retire_former_simulated_cluster("down")
-    assert str(error.value) == ("cluster python-shop did not start (see above). To give it up: `sandbox/cluster down "
-                                "--name python-shop`, then `pulumi stack rm --force simulated` (what it held were "
-                                "simulated pods)")
-    assert pulumi.calls == []  # nothing renamed or destroyed
-
-
-def test_preview_and_other_stacks_leave_the_former_simulated_cluster_alone(deploy, monkeypatch, former_cluster):
+def test_the_former_simulated_cluster_is_named_with_the_commands_and_left_as_it_is(deploy, monkeypatch,
+                                                                                     former_cluster):
     monkeypatch.setattr(deploy, "cluster", lambda *args, capture=False: pytest.fail(f"sandbox/cluster {args}"))
-    with pytest.raises(deploy.DeployError, match="^cluster python-shop is the simulated cluster as an earlier "
-                                                 "version named it: `make up` moves the shop to python-shop-simulated"):
-        deploy.retire_former_simulated_cluster("preview")
-    monkeypatch.setenv("STACK", "dev")
-    deploy.retire_former_simulated_cluster("up")
+    with pytest.raises(deploy.DeployError) as error:
+        deploy.refuse_former_names()
+    assert str(error.value) == (
+        "cluster python-shop is the sandbox's simulated cluster as an earlier version named it (its pods were "
+        "simulated: nothing ran there): remove it with `sandbox/cluster down --name python-shop` and its stack with "
+        "`pulumi stack rm --force simulated`, then run this again")
     assert (former_cluster / "kwok.yaml").exists()
+    (former_cluster / "kwok.yaml").unlink()  # removed as it says: nothing more to say
+    deploy.refuse_former_names()
