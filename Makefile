@@ -1,6 +1,6 @@
 # The one way to do each thing. `make help` lists the verbs.
 # The shop's verbs use your own pulumi, kubectl and cluster when you have them
-# (tools/engine.py); the sandbox (toolchain, embedded cluster) is built only when needed.
+# (tools/toolset.py); the sandbox (toolchain, embedded cluster) is built only when needed.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -49,7 +49,7 @@ unit: setup ## the hermetic tests: apps, Pulumi mocks, policy rules, tool logic
 test: setup ## every test: first installs what they need (Debian packages, the sandbox toolchain)
 	$(PYTHON) -m sandbox.system_packages browser shells node
 	sandbox/toolchain install pulumi kube node
-	$(PYTHON) -m tools.engine policy-pack
+	$(PYTHON) -m tools.toolset policy-pack
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 # Deploys first: for minutes after the full load run, every pulumi run here took ~5 s
@@ -57,7 +57,7 @@ test: setup ## every test: first installs what they need (Debian packages, the s
 bench: setup ## serving load (granian, gunicorn, the original), deploy and edit loop (by hand vs pulumi/make up), figures in artifacts/bench/
 	$(PYTHON) -m sandbox.system_packages bench node
 	sandbox/toolchain install pulumi kube node
-	$(PYTHON) -m tools.engine policy-pack
+	$(PYTHON) -m tools.toolset policy-pack
 	$(PYTHON) -m benchmarks.deploy
 	$(PYTHON) -m benchmarks.deploy --real
 	$(PYTHON) -m benchmarks.edit_loop

@@ -31,7 +31,8 @@ from pathlib import Path
 import sandbox
 from infra import app_images
 from sandbox.kube import Kube
-from tools.engine import ROOT, Stack, changed
+from tests.support.stacks import Stack, changed
+from tools.toolset import ROOT
 
 CLUSTER = "python-shop-bench"
 ORIGINAL = ROOT / "docs" / "original" / "deploy.yaml"

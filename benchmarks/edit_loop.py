@@ -27,8 +27,8 @@ from pathlib import Path
 
 from sandbox import real_node
 from tests.support.load import Load
-from tools.engine import ROOT, bin_dir
-from tools.repo import copy_repo
+from tests.support.repo import copy_repo
+from tools.toolset import ROOT, bin_dir
 
 OUT = ROOT / "artifacts" / "bench"
 NAMESPACE = "python-shop"

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from benchmarks.edit_loop import machine, make, refuse_if_a_real_node_runs
 from benchmarks.load import wrk
-from tools.engine import ROOT
-from tools.repo import copy_repo
+from tests.support.repo import copy_repo
+from tools.toolset import ROOT
 
 OUT = ROOT / "artifacts" / "bench"
 GUNICORN_VERSION = "27.0.1"  # requirements-dev.txt's, the one benchmarks/load.py measures

@@ -6,7 +6,10 @@ import os
 import subprocess
 from pathlib import Path
 
-from sandbox.recipes.common import cache_root
+from sandbox.recipes.common import bin_dir, cache_root, toolchain_root
+
+# The public surface the verbs use: the toolchain's links (bin_dir), its root, the clusters below.
+__all__ = ["bin_dir", "cache_root", "toolchain_root", "base_name", "cluster_dir", "cluster_exists", "cluster"]
 
 HERE = Path(__file__).resolve().parent
 

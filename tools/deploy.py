@@ -7,7 +7,7 @@
                            sandbox clusters that run, whoever started them)
 
 Tools: your `pulumi` and `kubectl` when PATH has them, else the sandbox's
-(tools/engine.py decides, in one place).
+(tools/toolset.py decides, in one place).
 
 Which cluster: the stack's own kube context (Pulumi.dev.yaml: minikube) when it
 answers. minikube installed but not answering: an error that says so, and
@@ -22,7 +22,7 @@ it, and nothing is done to it (they only ever held the sandbox's throwaway clust
 State goes to the backend your `pulumi` is logged into; when it is logged in
 nowhere, to the local one in ~/.pulumi, without changing your login. The
 passphrase (for a backend that encrypts with one) is PULUMI_CONFIG_PASSPHRASE(_FILE),
-else the one the README's walkthrough uses (tools/engine.py: DEFAULT_PASSPHRASE); the stacks
+else the one the README's walkthrough uses (tools/toolset.py: DEFAULT_PASSPHRASE); the stacks
 whose files carry a committed salt (dev and the sandbox's) always use that one.
 """
 
@@ -43,7 +43,7 @@ import yaml
 
 import sandbox
 from infra import app_images
-from tools.engine import (
+from tools.toolset import (
     DEFAULT_PASSPHRASE,
     POLICY_PACK,
     ROOT,

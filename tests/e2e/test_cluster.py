@@ -20,7 +20,8 @@ from infra import app_images
 from sandbox.kube import Kube
 from tests.support.clusters import deployed_stack
 from tests.support.net import wait_until
-from tools.engine import ROOT, Stack, changed
+from tests.support.stacks import Stack, changed
+from tools.toolset import ROOT
 
 pytestmark = pytest.mark.cluster
 

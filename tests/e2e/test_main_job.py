@@ -23,8 +23,8 @@ import requests
 
 from sandbox.real_node import alive, leftovers, node_dir
 from tests.support.load import Load
-from tools.engine import ROOT
-from tools.repo import copy_repo
+from tests.support.repo import copy_repo
+from tools.toolset import ROOT
 
 pytestmark = pytest.mark.pods
 

@@ -22,8 +22,9 @@ from sandbox.kube import Kube
 from tests.support.clusters import TEST_CLUSTER, cluster_cli, deployed_stack
 from tests.support.load import Load
 from tests.support.net import wait_until
-from tools.engine import ROOT, changed
-from tools.repo import copy_repo
+from tests.support.repo import copy_repo
+from tests.support.stacks import changed
+from tools.toolset import ROOT
 
 pytestmark = pytest.mark.pods
 

@@ -31,8 +31,8 @@ import yaml
 
 from tests.support.minikube import STOPPED, install_minikube
 from tests.support.net import free_port, wait_until
-from tools.engine import ROOT, bin_dir
-from tools.repo import copy_repo
+from tests.support.repo import copy_repo
+from tools.toolset import ROOT, bin_dir
 
 pytestmark = pytest.mark.cluster
 

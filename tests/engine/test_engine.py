@@ -1,6 +1,6 @@
 """The real Pulumi engine and kubernetes provider run the program (render mode, no cluster).
 
-Every command is the CLI a user runs, offline (tools/engine.py: Stack): our
+Every command is the CLI a user runs, offline (tests/support/stacks.py: Stack): our
 toolchain on PATH, a throwaway file:// state backend, a stack config file
 outside the repo. Assertions read the engine's structured output.
 """
@@ -15,7 +15,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tools.engine import PULUMI_FLOOR, ROOT, Stack, changed, find_tools, install_policy_pack, parse_version, pulumi
+from tests.support.stacks import Stack, changed
+from tools.toolset import PULUMI_FLOOR, ROOT, find_tools, install_policy_pack, parse_version, pulumi
 
 pytestmark = pytest.mark.engine
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sandbox.recipes.common import bin_dir
-from tools.engine import ROOT, SANDBOX_ENV
+from sandbox import bin_dir
+from tools.toolset import ROOT, SANDBOX_ENV
 
 pytestmark = pytest.mark.engine
 

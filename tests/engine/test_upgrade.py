@@ -16,7 +16,8 @@ from io import BytesIO
 
 import pytest
 
-from tools.engine import ROOT, Stack
+from tests.support.stacks import Stack
+from tools.toolset import ROOT
 
 pytestmark = pytest.mark.engine
 

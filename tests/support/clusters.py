@@ -10,7 +10,7 @@ import pytest
 
 import sandbox
 from sandbox.kube import Kube
-from tools.engine import Stack
+from tests.support.stacks import Stack
 
 TEST_CLUSTER = "python-shop-test"  # base name of its own clusters: the user's python-shop-* are left alone
 

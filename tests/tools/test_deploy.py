@@ -17,7 +17,7 @@ import pytest
 
 import tools.deploy
 from tests.support.minikube import install_minikube
-from tools.engine import ROOT
+from tools.toolset import ROOT
 
 
 @pytest.fixture

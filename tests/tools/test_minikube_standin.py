@@ -27,7 +27,7 @@ from tests.support.minikube import (
     platform,
     read_calls,
 )
-from tools.engine import ROOT
+from tools.toolset import ROOT
 
 TAG = "python-shop-backend:0123456789abcdef"
 HELD = ("registry.k8s.io/pause:3.10", "nginx:1.27", "kubernetesui/dashboard:v2.7.0", "localhost/mine:1",

@@ -1,4 +1,4 @@
-"""The seam between a user's own tools and the sandbox (tools/engine.py), and the
+"""The seam between a user's own tools and the sandbox (tools/toolset.py), and the
 system packages the verbs install (sandbox/system_packages.py): hermetic, with small
 stand-in executables on a PATH of the test's own."""
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sandbox import system_packages
-from tools import engine
+from tools import toolset
 
 # What the sandbox's CLI runs with (offline, its own provider) and a user's never does.
 SANDBOX_SWITCHES = ("PULUMI_SKIP_UPDATE_CHECK", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION",
@@ -37,15 +37,15 @@ def sandbox_builds(monkeypatch, tmp_path):
     for name in SANDBOX_SWITCHES:  # as on a laptop: none set in the shell
         monkeypatch.delenv(name, raising=False)
     built: list[tuple[str, ...]] = []
-    monkeypatch.setattr(engine, "install_sandbox", lambda *groups: built.append(groups))
+    monkeypatch.setattr(toolset, "install_sandbox", lambda *groups: built.append(groups))
     return built
 
 
 def test_a_pulumi_on_path_newer_than_the_floor_is_used_as_installed(monkeypatch, tmp_path, sandbox_builds):
     user_pulumi = executable(tmp_path / "bin", "pulumi", "echo v3.274.1")
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:/usr/bin:/bin")
-    tools = engine.find_tools()
-    assert tools == engine.Tools(user_pulumi, sandbox=False)
+    tools = toolset.find_tools()
+    assert tools == toolset.Tools(user_pulumi, sandbox=False)
     assert sandbox_builds == []  # nothing built, Go never needed
     env = tools.env()
     assert env["PATH"] == f"{tmp_path / 'bin'}:/usr/bin:/bin"  # the user's PATH, untouched
@@ -57,16 +57,16 @@ def test_a_pulumi_on_path_newer_than_the_floor_is_used_as_installed(monkeypatch,
 def test_the_floor_is_the_pinned_sdk_release(monkeypatch, tmp_path, sandbox_builds):
     executable(tmp_path / "bin", "pulumi", "echo v3.259.0")
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
-    assert engine.find_tools().sandbox is False
-    requirements = (engine.ROOT / "infra" / "requirements.txt").read_text()
+    assert toolset.find_tools().sandbox is False
+    requirements = (toolset.ROOT / "infra" / "requirements.txt").read_text()
     assert "pulumi==3.259.0" in requirements.splitlines()
 
 
 def test_a_pulumi_older_than_the_floor_is_refused_with_the_fix(monkeypatch, tmp_path, sandbox_builds):
     old = executable(tmp_path / "bin", "pulumi", "echo v3.258.9")
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
-    with pytest.raises(engine.ToolsError) as error:
-        engine.find_tools()
+    with pytest.raises(toolset.ToolsError) as error:
+        toolset.find_tools()
     assert str(error.value).startswith(f"{old} is pulumi v3.258.9; this project needs v3.259.0 or newer")
     assert "upgrade it" in str(error.value)
     assert sandbox_builds == []
@@ -74,8 +74,8 @@ def test_a_pulumi_older_than_the_floor_is_refused_with_the_fix(monkeypatch, tmp_
 
 def test_without_a_pulumi_on_path_the_sandbox_builds_one_and_runs_it_offline(monkeypatch, tmp_path, sandbox_builds):
     monkeypatch.setenv("PATH", "/nonexistent")
-    tools = engine.find_tools()
-    assert tools == engine.Tools(tmp_path / "cache" / "toolchain" / "bin" / "pulumi", sandbox=True)
+    tools = toolset.find_tools()
+    assert tools == toolset.Tools(tmp_path / "cache" / "toolchain" / "bin" / "pulumi", sandbox=True)
     assert sandbox_builds == [("pulumi",)]
     env = tools.env()
     assert env["PATH"].split(os.pathsep)[0] == str(tmp_path / "cache" / "toolchain" / "bin")
@@ -88,33 +88,33 @@ def test_the_sandboxs_own_pulumi_on_path_is_not_taken_for_the_users(monkeypatch,
     ours = tmp_path / "cache" / "toolchain" / "bin"
     executable(ours, "pulumi", "echo v3.259.0")
     monkeypatch.setenv("PATH", str(ours))
-    assert engine.find_tools().sandbox is True
+    assert toolset.find_tools().sandbox is True
 
 
 def test_kubectl_on_path_is_used_else_the_sandboxs(monkeypatch, tmp_path, sandbox_builds):
     user_kubectl = executable(tmp_path / "bin", "kubectl")
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
-    assert engine.find_kubectl() == user_kubectl
+    assert toolset.find_kubectl() == user_kubectl
     monkeypatch.setenv("PATH", "/nonexistent")
-    assert engine.find_kubectl() == tmp_path / "cache" / "toolchain" / "bin" / "kubectl"
+    assert toolset.find_kubectl() == tmp_path / "cache" / "toolchain" / "bin" / "kubectl"
     assert sandbox_builds == [("kube",)]
 
 
 def test_logged_in_follows_the_clis_own_login(tmp_path):
     home = tmp_path / "pulumi-home"
     env = {"PULUMI_HOME": str(home)}
-    assert not engine.logged_in(env)  # never logged in: make uses the local backend
+    assert not toolset.logged_in(env)  # never logged in: make uses the local backend
     home.mkdir()
     (home / "credentials.json").write_text(json.dumps({"current": "https://api.example.test", "accessTokens": {}}))
-    assert engine.logged_in(env)
+    assert toolset.logged_in(env)
     (home / "credentials.json").write_text(json.dumps({"current": ""}))
-    assert not engine.logged_in(env)  # `pulumi logout`
-    assert engine.logged_in({**env, "PULUMI_BACKEND_URL": "s3://bucket"})
-    assert engine.logged_in({**env, "PULUMI_ACCESS_TOKEN": "pul-123"})
+    assert not toolset.logged_in(env)  # `pulumi logout`
+    assert toolset.logged_in({**env, "PULUMI_BACKEND_URL": "s3://bucket"})
+    assert toolset.logged_in({**env, "PULUMI_ACCESS_TOKEN": "pul-123"})
 
 
 def test_the_passphrase_is_the_users_when_set(monkeypatch, tmp_path):
-    tools = engine.Tools(tmp_path / "pulumi", sandbox=False)
+    tools = toolset.Tools(tmp_path / "pulumi", sandbox=False)
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
     assert tools.env()["PULUMI_CONFIG_PASSPHRASE"] == "python-shop-local"

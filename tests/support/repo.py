@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tools.engine import ROOT
+from tools.toolset import ROOT
 
 
 def copy_repo(target: Path) -> Path:

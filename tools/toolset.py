@@ -9,7 +9,7 @@ a user's own tools and the sandbox's.
 - `kubectl` likewise: the one on PATH, else the sandbox's (`sandbox/toolchain install kube`).
 
 Used by tools/deploy (make up/preview/down), the engine, cluster and pods tests, and
-the benchmarks.
+the benchmarks; their throwaway stacks are tests/support/stacks.py.
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from sandbox.recipes.common import bin_dir, toolchain_root
+from sandbox import bin_dir, toolchain_root
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,7 +113,7 @@ def find_tools(install: bool = True) -> Tools:
             )
         return Tools(user, sandbox=False)
     if install and not (bin_dir() / "pulumi").exists():
-        print("[engine] no pulumi on PATH: building the sandbox's from source with Go, once per machine "
+        print("[toolset] no pulumi on PATH: building the sandbox's from source with Go, once per machine "
               "(about 10 minutes); install your own (https://www.pulumi.com/docs/install/) to skip this",
               file=sys.stderr, flush=True)
     if install:
@@ -168,12 +166,6 @@ def pulumi(
     return proc
 
 
-def preview_steps(*args: str, env: dict[str, str], tools: Tools, cwd: Path = ROOT) -> list[dict]:
-    """The engine's planned steps (`pulumi preview --json`): op, urn, type, diffs."""
-    proc = pulumi("preview", "--json", *args, env=env, tools=tools, cwd=cwd)
-    return json.loads(proc.stdout).get("steps", [])
-
-
 # --- the guardrails pack's own virtualenv ---------------------------------------------------
 
 POLICY_PACK = ROOT / "policy"
@@ -188,7 +180,7 @@ def install_policy_pack(tools: Tools, env: dict[str, str]) -> None:
     wanted = "".join(path.read_text() for path in POLICY_REQUIREMENTS)
     if (POLICY_PACK / "venv" / "bin" / "python").exists() and stamp.exists() and stamp.read_text() == wanted:
         return
-    print("[engine] the guardrails pack's virtualenv: `pulumi install` in policy/ (policy/venv, once)",
+    print("[toolset] the guardrails pack's virtualenv: `pulumi install` in policy/ (policy/venv, once)",
           file=sys.stderr, flush=True)
     proc = pulumi("install", env=env, tools=tools, cwd=POLICY_PACK, check=False)
     if proc.returncode != 0:
@@ -196,74 +188,8 @@ def install_policy_pack(tools: Tools, env: dict[str, str]) -> None:
     stamp.write_text(wanted)
 
 
-# --- throwaway stacks (tests, benchmarks) ------------------------------------------------
-# State in a temporary file:// backend, config in a temporary file (`--config-file`):
-# nothing touches the user's stacks or the repo.
-
-
-class Stack:
-    """One stack, its config starting from Pulumi.<base>.yaml with `changes` applied."""
-
-    def __init__(self, tmp: Path, name: str, base: str = "dev", extra_env: dict[str, str] | None = None, **changes):
-        # Built beforehand (`make test`, `make bench`): a test never waits on a build.
-        self.tools = find_tools(install=False)
-        if not self.tools.pulumi.exists():
-            raise RuntimeError(f"{self.tools.pulumi} is missing: run `sandbox/toolchain install pulumi`")
-        self.name = name
-        self.state = tmp / "state"
-        self.state.mkdir(parents=True)
-        self.config_file = tmp / f"Pulumi.{name}.yaml"
-        # TMPDIR: the provider leaves a copy of the kubeconfig in the temp dir; keep it in ours.
-        self.env = self.tools.env(self.state, {"TMPDIR": str(tmp), **(extra_env or {})})
-        self.config: dict = yaml.safe_load((ROOT / f"Pulumi.{base}.yaml").read_text())["config"]
-        # `stack init` writes the stack's encryption salt to Pulumi.<name>.yaml in its
-        # working directory: run it beside our config file, in a project of the same name.
-        (tmp / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-        pulumi("stack", "init", name, env=self.env, tools=self.tools, cwd=tmp)
-        written = yaml.safe_load(self.config_file.read_text()) if self.config_file.exists() else None
-        self.salt = (written or {}).get("encryptionsalt")
-        self.write_config(**changes)
-
-    def write_config(self, **changes) -> None:
-        """Set (or, with None, remove) config keys; a bare key is a `python-shop:` key."""
-        for key, value in changes.items():
-            full = key if ":" in key else f"python-shop:{key}"
-            if value is None:
-                self.config.pop(full, None)
-            else:
-                self.config[full] = value
-        document = {"config": self.config, **({"encryptionsalt": self.salt} if self.salt else {})}
-        self.config_file.write_text(yaml.safe_dump(document))
-
-    def cli(self, *args: str, check: bool = True, timeout: float = 900, cwd: Path = ROOT):
-        return pulumi(
-            *args, "--stack", self.name, "--config-file", str(self.config_file),
-            env=self.env, tools=self.tools, cwd=cwd, check=check, timeout=timeout,
-        )
-
-    def steps(self, *args: str) -> list[dict]:
-        return preview_steps("--stack", self.name, "--config-file", str(self.config_file), *args,
-                             env=self.env, tools=self.tools)
-
-    def up(self, *args: str):
-        return self.cli("up", "--yes", "--skip-preview", *args)
-
-    def destroy(self):
-        return self.cli("destroy", "--yes", "--skip-preview")
-
-    def outputs(self) -> dict:
-        # `stack output` reads state only: it takes no --config-file.
-        proc = pulumi("stack", "output", "--json", "--stack", self.name, env=self.env, tools=self.tools)
-        return json.loads(proc.stdout)
-
-
-def changed(steps: list[dict]) -> dict[str, str]:
-    """{resource name: op} for every planned step that is not 'same'."""
-    return {step["urn"].rsplit("::", 1)[-1]: step["op"] for step in steps if step["op"] != "same"}
-
-
 def main(argv: list[str]) -> int:
-    """`python -m tools.engine policy-pack`: make policy/venv with the pulumi `make up` would run
+    """`python -m tools.toolset policy-pack`: make policy/venv with the pulumi `make up` would run
     (`make test` does, so the tests' copies of the repository share it)."""
     if argv != ["policy-pack"]:
         print(main.__doc__, file=sys.stderr)
@@ -272,7 +198,7 @@ def main(argv: list[str]) -> int:
     try:
         install_policy_pack(tools, tools.env())
     except ToolsError as exc:
-        print(f"tools/engine: {exc}", file=sys.stderr)
+        print(f"tools/toolset: {exc}", file=sys.stderr)
         return 1
     return 0
 
