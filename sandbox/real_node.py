@@ -324,6 +324,7 @@ def check_free(kubeconfig: Path) -> None:
 def start_node(kubeconfig: Path, client_ca: Path, kubectl, deadline: float) -> None:
     check_prerequisites()
     check_free(kubeconfig)
+    remove_cni_chains()  # what an earlier run's teardown may have left: this node's pods get fresh ones
     owner_file().parent.mkdir(parents=True, exist_ok=True)
     owner_file().write_text(f"{kubeconfig}\n")
     write_files(kubeconfig, client_ca)
@@ -429,19 +430,29 @@ def remove_ipsets() -> None:
 
 
 def remove_cni_chains() -> None:
-    """Delete the bridge plugin's NAT rules and CNI-* chains of our network's pods.
+    """Delete the bridge plugin's NAT rules and CNI-* chains of our network's pods, and any empty
+    CNI-* chain nothing jumps to.
 
     The kubelet runs the CNI DEL that removes them when it tears a pod's sandbox down,
-    asynchronously after the pod is deleted; a node stopped before then (a namespace
-    just destroyed, or pods still deployed) would leave them. Ours carry the network's
-    name in their comment."""
+    asynchronously after the pod is deleted; a node stopped before then (a namespace just
+    destroyed, or pods still deployed) would leave them, and a DEL cut short can leave a chain
+    without its jump, or empty. Ours carry the network's name in their comment; an empty chain
+    that nothing jumps to does nothing for anyone (the plugin creates and fills one per pod)."""
     rules = sh("iptables-save", "-t", "nat", check=False).stdout.splitlines()
-    ours = [line for line in rules if line.startswith("-A POSTROUTING") and f'name: \\"{CNI_NETWORK}\\"' in line]
-    chains = {shlex.split(line)[-1] for line in ours}
-    for line in ours:
+    declared = {line[1:].split()[0] for line in rules if line.startswith(":CNI-")}
+    tagged = [line for line in rules if line.startswith("-A ") and f'name: \\"{CNI_NETWORK}\\"' in line]
+    jumps = [line for line in tagged if line.startswith("-A POSTROUTING")]
+    ours = {shlex.split(line)[1] for line in tagged if shlex.split(line)[1].startswith("CNI-")}
+    ours |= {shlex.split(line)[-1] for line in jumps}
+    filled = {shlex.split(line)[1] for line in rules if line.startswith("-A CNI-")}
+    referenced = {t for line in rules if line.startswith("-A ") and " -j CNI-" in line
+                  for t in [shlex.split(line)[-1]]}
+    empty = {chain for chain in declared - filled if chain not in referenced}
+    for line in jumps:
         subprocess.run(["iptables", "-t", "nat", "-D", *shlex.split(line)[1:]], capture_output=True)
-    for chain in sorted(chains):
+    for chain in sorted(ours | empty):
         subprocess.run(["iptables", "-t", "nat", "-F", chain], capture_output=True)
+    for chain in sorted(ours | empty):
         subprocess.run(["iptables", "-t", "nat", "-X", chain], capture_output=True)
 
 
@@ -463,7 +474,9 @@ def leftovers() -> list[str]:
     found += [f"interface {line.split(':')[1].strip().split('@')[0]}"
               for line in sh("ip", "-o", "link", "show", "master", BRIDGE, check=False).stdout.splitlines()]
     rules = sh("iptables-save", check=False).stdout
-    found += [f"iptables {line}" for line in rules.splitlines() if "KUBE-" in line or "CNI-" in line][:5]
+    # Ours only: another network's CNI chains (podman's, say) are not this node's to remove.
+    found += [f"iptables {line}" for line in rules.splitlines()
+              if "KUBE-" in line or f'name: \\"{CNI_NETWORK}\\"' in line][:5]
     found += [f"ipset {name}" for name in our_ipsets()]
     return found
 
