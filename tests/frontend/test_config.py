@@ -78,6 +78,30 @@ def test_a_file_broken_after_a_good_one_is_an_error_on_the_next_request(client, 
     assert client.get("/").status_code == 500  # and stays one while the file is broken
 
 
+@pytest.mark.parametrize("broken", ['BACKEND_URI = "http://x:8080', "OTHER = 1\n", 'BACKEND_URI = "ftp://x"\n'],
+                         ids=["syntax", "no-key", "bad-scheme"])
+def test_fixing_a_broken_file_brings_the_page_back_without_a_restart(client, answer, write_config, stub_backend, broken):
+    # The same app, never restarted: the 500 of a broken ConfigMap lasts until the file is fixed, no longer.
+    answer(Answer.json([ITEM]))
+    write_config(broken)
+    assert client.get("/").status_code == 500
+    write_config(f'BACKEND_URI = "{stub_backend.uri}"\n')
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "<td>Apple</td>" in response.get_data(as_text=True)
+
+
+def test_a_file_fixed_within_the_same_second_and_size_is_still_seen(client, answer, write_config, stub_backend):
+    # A fix of the same length written at once (same size, maybe the same mtime on a coarse clock):
+    # the new file (new inode, as the kubelet and write_config make it) is what tells them apart.
+    answer(Answer.json([ITEM]))
+    good = f'BACKEND_URI = "{stub_backend.uri}"\n'
+    write_config(good.replace("http", "htxp"))
+    assert client.get("/").status_code == 500
+    write_config(good)
+    assert client.get("/").status_code == 200
+
+
 def test_an_unchanged_file_is_compiled_once(client, answer, write_config, stub_backend, monkeypatch):
     compiled = []
     original = Config.from_pyfile

@@ -89,3 +89,38 @@ def test_dockerignore_rules_as_docker_reads_them(tmp_path):
 def test_a_folder_without_a_dockerfile_is_refused(tmp_path):
     with pytest.raises(FileNotFoundError, match="Dockerfile: not an app folder"):
         app_images.digest(tmp_path)
+
+
+def test_a_known_folder_has_a_known_tag(tmp_path):
+    # A changed formula re-tags every image, so every pod rolls on the next `make up` for no edit:
+    # the tag of a fixed folder is pinned. Worked out by hand: sha256 over, per file in path order,
+    # "<path>\0<executable bits, octal>\0<size>\0" then its bytes; the first 16 hex digits.
+    context = tmp_path / "app"
+    (context / "pkg").mkdir(parents=True)
+    (context / "Dockerfile").write_text("FROM scratch\nCOPY . /app\n")
+    (context / "pkg/prices.py").write_text("PRICE = 0.75\n")
+    for path in (context / "Dockerfile", context / "pkg/prices.py"):
+        path.chmod(0o644)
+    assert app_images.digest(context) == "e52d9a923294eb4e"
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "new"),
+    [
+        ("backend/shop_backend/inventory.py", '"price": 0.75', '"price": 0.57'),  # a price, digits swapped
+        ("frontend/shop_frontend/templates/base.html", "<h1>Python Shop", "<h1>Python Shoq"),  # one letter
+    ],
+    ids=["price-0.75-to-0.57", "one-letter"],
+)
+def test_an_edit_of_the_same_length_changes_the_tag(tree, path, old, new):
+    # Same size, same mode, same names: only the bytes tell the two images apart.
+    app = path.split("/")[0]
+    file = tree / path
+    text = file.read_text()
+    assert old in text and len(old) == len(new)
+    before = tags(tree)
+    file.write_text(text.replace(old, new, 1))
+    assert file.stat().st_size == len(text.encode())
+    after = tags(tree)
+    assert after[app] != before[app]
+    assert {a: t for a, t in after.items() if a != app} == {a: t for a, t in before.items() if a != app}

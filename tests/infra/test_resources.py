@@ -253,3 +253,74 @@ def test_the_version_label_is_the_images_tag_on_the_deployment_and_its_pods_only
     assert "app.kubernetes.io/version" not in service["metadata"]["labels"]
     dev_backend = dev_run.one(DEPLOYMENT, "python-shop-backend").inputs
     assert re.fullmatch(r"[0-9a-f]{16}", dev_backend["metadata"]["labels"]["app.kubernetes.io/version"])
+
+
+def test_probe_timings_and_failure_budgets(stack_run):
+    for name in ("python-shop-backend", "python-shop-frontend"):
+        (container,) = pod_spec(stack_run, name)["containers"]
+        health = {"path": "/healthz", "port": "http"}
+        # 30 s to boot (1 s x 30) before liveness may restart a slow first start.
+        assert container["startupProbe"] == {"httpGet": health, "timeoutSeconds": 2, "periodSeconds": 1, "failureThreshold": 30}
+        # Out of the Service after 2 misses 5 s apart: ~10 s of a stuck pod still getting traffic, at most.
+        assert container["readinessProbe"] == {"httpGet": health, "timeoutSeconds": 2, "periodSeconds": 5, "failureThreshold": 2}
+        # Restarted after 3 misses 10 s apart: a busy pod is not killed for one slow answer.
+        assert container["livenessProbe"] == {"httpGet": health, "timeoutSeconds": 2, "periodSeconds": 10, "failureThreshold": 3}
+
+
+def test_requests_and_limits(stack_run):
+    for name in ("python-shop-backend", "python-shop-frontend"):
+        (container,) = pod_spec(stack_run, name)["containers"]
+        # The figures docs/configuration.md promises: what the scheduler reserves, and where the
+        # kernel throttles (CPU) or the OOM killer stops a leaking app (memory).
+        assert container["resources"] == {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"cpu": "500m", "memory": "256Mi"},
+        }
+
+
+def test_tmp_is_a_small_scratch_volume(stack_run):
+    for name in ("python-shop-backend", "python-shop-frontend"):
+        tmp = next(v for v in pod_spec(stack_run, name)["volumes"] if v["name"] == "tmp")
+        # The root filesystem is read-only; /tmp may hold 64Mi before the pod is evicted, not the node's disk.
+        assert tmp == {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}
+
+
+def test_service_selector_is_exactly_the_stable_app_label(stack_run):
+    for name in ("python-shop-backend", "python-shop-frontend"):
+        # Only the label no rollout changes: a version or instance label here would leave the
+        # Service without endpoints while old and new pods differ, or after a stack rename.
+        assert stack_run.one(SERVICE, f"{name}-service").inputs["spec"]["selector"] == {"app": name}
+
+
+def test_the_instance_label_names_the_stack(stack_run):
+    stack = "dev" if stack_run.config is DEV_CONFIG else "production-like"  # conftest's stack names
+    for name in ("python-shop-backend", "python-shop-frontend"):
+        for obj in (stack_run.one(DEPLOYMENT, name).inputs, stack_run.one(SERVICE, f"{name}-service").inputs):
+            # Two stacks of the shop in one cluster tell their objects apart by it.
+            assert obj["metadata"]["labels"]["app.kubernetes.io/instance"] == f"{name}-{stack}"
+
+
+@pytest.mark.parametrize(
+    ("config", "identifier"),
+    [
+        ({"kubernetes:context": "minikube"}, "minikube"),
+        ({"kubernetes:context": "prod-cluster"}, "prod-cluster"),
+        ({"python-shop:renderDir": "rendered"}, "rendered"),
+        ({}, "current-context"),
+    ],
+    ids=["minikube", "another-context", "render", "no-context"],
+)
+def test_only_another_cluster_changes_the_providers_identity(config, identifier):
+    # The provider's clusterIdentifier decides replacement: a new one replaces every object;
+    # minikube's new certificates after a restart must not.
+    base = {k: v for k, v in DEV_CONFIG.items() if k != "kubernetes:context"}
+    run = run_program({**base, **config})
+    assert run.provider.inputs["clusterIdentifier"] == identifier
+    # `pulumi up` undoes drift (kubectl scale/edit) rather than failing on a field-manager conflict.
+    assert run.provider.inputs["enablePatchForce"] == "true"
+    assert "upsertExistingObjects" not in run.provider.inputs  # adoptExisting: false
+
+
+def test_adopting_the_originals_objects_upserts_them():
+    run = run_program({**DEV_CONFIG, "python-shop:adoptExisting": "true"})
+    assert run.provider.inputs["upsertExistingObjects"] == "true"

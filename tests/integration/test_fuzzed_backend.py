@@ -61,6 +61,36 @@ bodies = st.one_of(
 )
 
 
+def shown_items(body: bytes):
+    """What the page must show for `body`: (name, price, count) rows, or None for a bad answer (a 502).
+    The contract of docs/apps.md, written out: a JSON array of objects with an integer id and count
+    (a boolean is none), a string name and a finite number price (a boolean is none)."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(payload, list):
+        return None
+    rows = []
+    for item in payload:
+        if not isinstance(item, dict) or not {"id", "name", "price", "count"} <= item.keys():
+            return None
+        integers = [item["id"], item["count"]]
+        if any(not isinstance(v, int) or isinstance(v, bool) for v in integers) or not isinstance(item["name"], str):
+            return None
+        price = item["price"]
+        if isinstance(price, bool) or not isinstance(price, (int, float)):
+            return None
+        try:
+            price = float(price)
+        except OverflowError:
+            return None
+        if price != price or price in (float("inf"), float("-inf")):
+            return None
+        rows.append((item["name"], price, item["count"]))
+    return rows
+
+
 @pytest.fixture(scope="module")
 def fuzz_target(tmp_path_factory):
     with StubBackend() as stub:
@@ -88,13 +118,16 @@ def test_any_backend_answer_gets_a_clean_page(fuzz_target, body):
     if len(body) > MAX_RESPONSE_BYTES:
         assert response.status_code == 502
         assert f"larger than the {MAX_RESPONSE_BYTES}-byte limit" in response.text
-    elif response.status_code == 200:
-        for item in json.loads(body):
-            assert f"<td>{escape(item['name'])}</td>" in response.text
-        assert "<script>" not in response.text
-    else:
+        return
+    rows = shown_items(body)
+    if rows is None:
         assert response.status_code == 502, response.text
         assert "The inventory service gave a bad answer" in response.text
+        return
+    assert response.status_code == 200, response.text
+    for name, price, count in rows:  # each row as the page shows it: escaped, money to two decimals
+        assert f'<td>{escape(name)}</td><td class="number">{price:.2f}</td><td class="number">{count}</td>' in response.text
+    assert "<script>" not in response.text
 
 
 def test_a_huge_answer_is_cut_off_not_read_into_memory(fuzz_target):

@@ -125,3 +125,183 @@ def test_a_policy_in_another_namespace_does_not_count(policies, objects):
 
 def find(objects, resource_type, name):
     return next(props for t, props in objects if t == resource_type and props["metadata"]["name"] == name)
+
+
+# --- every pod-bearing kind, init containers, pod-level fallbacks, selector forms -----------------------
+
+RESOURCE_POLICIES = ("containers-non-root-unprivileged", "containers-limits-and-probes", "images-explicit-tag")
+
+
+def container(**changes):
+    """A container every guardrail passes; `changes` replace its fields."""
+    probe = {"httpGet": {"path": "/healthz", "port": "http"}}
+    return {
+        "name": "app",
+        "image": "shop/app:1.0",
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+        "resources": {"limits": {"cpu": "500m", "memory": "256Mi"}},
+        "readinessProbe": probe,
+        "livenessProbe": probe,
+        **changes,
+    }
+
+
+def pod(containers=None, init=None, security=None):
+    spec = {"securityContext": {"runAsNonRoot": True, "runAsUser": 10001} if security is None else security,
+            "containers": containers or [container()]}
+    if init:
+        spec["initContainers"] = init
+    return spec
+
+
+# Where each kind keeps its pod, written out (not read from the rules): a kind whose pods the rules
+# did not find would let a root or :latest container through unseen.
+KINDS = {
+    "kubernetes:core/v1:Pod": lambda spec: {"spec": spec},
+    "kubernetes:apps/v1:Deployment": lambda spec: {"spec": {"template": {"spec": spec}}},
+    "kubernetes:apps/v1:StatefulSet": lambda spec: {"spec": {"template": {"spec": spec}}},
+    "kubernetes:apps/v1:DaemonSet": lambda spec: {"spec": {"template": {"spec": spec}}},
+    "kubernetes:apps/v1:ReplicaSet": lambda spec: {"spec": {"template": {"spec": spec}}},
+    "kubernetes:batch/v1:Job": lambda spec: {"spec": {"template": {"spec": spec}}},
+    "kubernetes:batch/v1:CronJob": lambda spec: {"spec": {"jobTemplate": {"spec": {"template": {"spec": spec}}}}},
+}
+
+
+def workload(kind, spec, namespace="shop"):
+    return kind, {"metadata": {"name": "w", "namespace": namespace}, **KINDS[kind](spec)}
+
+
+def all_violations(policies, objects):
+    return {name: violations_of(policies[name], objects) for name in RESOURCE_POLICIES}
+
+
+@pytest.mark.parametrize("kind", list(KINDS), ids=lambda k: k.rsplit(":", 1)[-1])
+def test_every_pod_bearing_kind_is_checked(policies, kind):
+    short = kind.rsplit(":", 1)[-1]
+    assert all_violations(policies, [workload(kind, pod())]) == {name: [] for name in RESOURCE_POLICIES}
+    bad = container(image="shop/app:latest", securityContext={}, resources={})
+    found = all_violations(policies, [workload(kind, pod([bad]))])
+    assert found == {
+        "containers-non-root-unprivileged": [
+            f"{short} shop/w: container 'app' must run as non-root without privileges; set securityContext "
+            "allowPrivilegeEscalation: false, capabilities.drop: [ALL]"],
+        "containers-limits-and-probes": [
+            f"{short} shop/w: container 'app' lacks resources.limits.cpu, resources.limits.memory; "
+            "set CPU and memory limits and readiness and liveness probes"],
+        "images-explicit-tag": [
+            f"{short} shop/w: image 'shop/app:latest' of container 'app' is tagged :latest; "
+            "pin an explicit version tag (e.g. :0.1.0) or a @sha256 digest"],
+    }
+
+
+def test_objects_without_pods_are_not_checked(policies):
+    config_map = ("kubernetes:core/v1:ConfigMap", {"metadata": {"name": "c"}, "data": {"image": "x:latest"}})
+    assert all_violations(policies, [config_map]) == {name: [] for name in RESOURCE_POLICIES}
+
+
+def test_init_containers_run_unprivileged_with_tagged_images_but_need_no_probes(policies):
+    # Kubernetes refuses probes on init containers, and they run to completion, so limits are theirs to skip too;
+    # they run before the app, on the same node, so root or :latest there is as bad as in the app.
+    init = [{"name": "migrate", "image": "shop/migrate", "securityContext": {"runAsUser": 0}}]
+    found = all_violations(policies, [workload("kubernetes:batch/v1:Job", pod(init=init))])
+    assert found["containers-limits-and-probes"] == []
+    (root,) = found["containers-non-root-unprivileged"]
+    assert root.startswith("Job shop/w: container 'migrate' must run as non-root")
+    assert "runAsNonRoot: true (pod or container)" in root
+    (untagged,) = found["images-explicit-tag"]
+    assert untagged.startswith("Job shop/w: image 'shop/migrate' of container 'migrate' has no tag (it means :latest)")
+
+
+@pytest.mark.parametrize(
+    ("pod_security", "container_security", "non_root"),
+    [
+        ({"runAsNonRoot": True}, {}, True),  # the pod's setting covers its containers
+        ({}, {"runAsNonRoot": True}, True),
+        ({}, {}, False),
+        ({"runAsNonRoot": True}, {"runAsNonRoot": False}, False),  # a container's own setting wins
+        ({"runAsNonRoot": False}, {"runAsNonRoot": True}, True),
+        ({"runAsNonRoot": True, "runAsUser": 0}, {}, False),  # uid 0 is root whatever runAsNonRoot says
+        ({"runAsNonRoot": True, "runAsUser": 0}, {"runAsUser": 10001}, True),
+        ({"runAsNonRoot": True}, {"runAsUser": 0}, False),
+        ({"runAsNonRoot": "true"}, {}, False),  # only the boolean true: a string is a typo the API would refuse
+    ],
+)
+def test_run_as_non_root_falls_back_to_the_pod(policies, pod_security, container_security, non_root):
+    unprivileged = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    spec = pod([container(securityContext={**unprivileged, **container_security})], security=pod_security)
+    found = violations_of(policies["containers-non-root-unprivileged"], [workload("kubernetes:apps/v1:StatefulSet", spec)])
+    assert found == ([] if non_root else [
+        "StatefulSet shop/w: container 'app' must run as non-root without privileges; "
+        "set securityContext runAsNonRoot: true (pod or container)"])
+
+
+def test_privileges_are_never_taken_from_the_pod(policies):
+    # allowPrivilegeEscalation and capabilities exist per container only: a pod without a securityContext
+    # at all still needs them on each container.
+    spec = pod([container(securityContext={"runAsNonRoot": True})], security={})
+    (message,) = violations_of(policies["containers-non-root-unprivileged"], [workload("kubernetes:apps/v1:DaemonSet", spec)])
+    assert message.endswith("set securityContext allowPrivilegeEscalation: false, capabilities.drop: [ALL]")
+
+
+def test_an_object_without_a_namespace_is_named_in_default(policies):
+    kind, props = workload("kubernetes:core/v1:Pod", pod([container(image="app")]))
+    del props["metadata"]["namespace"]
+    (message,) = violations_of(policies["images-explicit-tag"], [(kind, props)])
+    assert message.startswith("Pod default/w: image 'app'")
+
+
+def network_policy(pod_selector, policy_types=("Ingress",), namespace="python-shop"):
+    spec = {"podSelector": pod_selector}
+    if policy_types is not None:
+        spec["policyTypes"] = list(policy_types)
+    return NETWORK_POLICY, {"metadata": {"name": "np", "namespace": namespace}, "spec": spec}
+
+
+def uncovered(policies, objects, policy):
+    """The shop's Deployments no NetworkPolicy selects, when `policy` is the only one."""
+    kept = [(t, p) for t, p in objects if t != NETWORK_POLICY] + [policy]
+    messages = violations_of(policies["deployments-covered-by-network-policy"], kept)
+    return sorted(m.split(" is not selected")[0] for m in messages)
+
+
+BOTH = ["Deployment python-shop/python-shop-backend", "Deployment python-shop/python-shop-frontend"]
+BACKEND, FRONTEND = BOTH
+
+
+@pytest.mark.parametrize(
+    ("selector", "left_uncovered"),
+    [
+        ({}, []),  # selects every pod of the namespace
+        ({"matchLabels": {"app": "python-shop-backend"}}, [FRONTEND]),
+        ({"matchLabels": {"app": "python-shop-backend", "tier": "x"}}, BOTH),  # every label must match
+        ({"matchExpressions": [{"key": "app", "operator": "In", "values": ["python-shop-backend", "python-shop-frontend"]}]}, []),
+        ({"matchExpressions": [{"key": "app", "operator": "In", "values": ["python-shop-frontend"]}]}, [BACKEND]),
+        ({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["web"]}]}, BOTH),  # an absent key is not in
+        ({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["python-shop-backend"]}]}, [BACKEND]),
+        ({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["web"]}]}, []),  # an absent key is not in
+        ({"matchExpressions": [{"key": "app", "operator": "Exists"}]}, []),
+        ({"matchExpressions": [{"key": "tier", "operator": "Exists"}]}, BOTH),
+        ({"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}, []),
+        ({"matchExpressions": [{"key": "app", "operator": "DoesNotExist"}]}, BOTH),
+        ({"matchLabels": {"app.kubernetes.io/part-of": "python-shop"},  # both forms must hold
+          "matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["python-shop-frontend"]}]}, [FRONTEND]),
+    ],
+    ids=["empty", "labels", "labels-all", "in", "in-other", "in-absent", "notin", "notin-absent", "exists",
+         "exists-absent", "doesnotexist-absent", "doesnotexist", "labels-and-expressions"],
+)
+def test_network_policy_selectors_as_kubernetes_reads_them(policies, objects, selector, left_uncovered):
+    assert uncovered(policies, objects, network_policy(selector)) == left_uncovered
+
+
+def test_only_ingress_policies_cover_a_deployment(policies, objects):
+    # An egress-only policy leaves the pods open to anyone; a policy without policyTypes is an ingress one.
+    assert uncovered(policies, objects, network_policy({}, policy_types=["Egress"])) == BOTH
+    assert uncovered(policies, objects, network_policy({}, policy_types=["Egress", "Ingress"])) == []
+    assert uncovered(policies, objects, network_policy({}, policy_types=None)) == []
+
+
+def test_a_deployment_outside_any_namespace_is_in_default(policies, objects):
+    moved = [(t, {**p, "metadata": {k: v for k, v in p["metadata"].items() if k != "namespace"}})
+             for t, p in objects if t != NETWORK_POLICY]
+    assert uncovered(policies, moved, network_policy({}, namespace="default")) == []
+    assert len(violations_of(policies["deployments-covered-by-network-policy"], moved)) == 2

@@ -1,8 +1,9 @@
 """Pulumi mocks that behave like the kubernetes provider, and the real infra/__main__.py run under them.
 
 The mocks echo every input back as an output, add what the API server would
-(uids, cluster IPs, node ports), and record each registration, so tests can
-assert on what the program asked for and on how outputs were wired.
+(uids, cluster IPs, node ports), and record each registration with the resource
+options the engine would see (URN, parent, aliases, provider), so tests can assert
+on what the program asked for, on how outputs were wired and on what keeps a URN.
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ import pulumi
 import pulumi.runtime.config
 import pulumi.runtime.settings
 import yaml
+from google.protobuf.json_format import MessageToDict
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "infra"  # run as pulumi does: the directory, its __main__.py
@@ -31,6 +37,40 @@ class Registered:
     inputs: dict
     outputs: dict
     provider: str
+    # The options as the engine receives them: an alias or a parent lost here is a
+    # replaced object on the next `pulumi up`, which no input shows.
+    urn: str = ""
+    parent: str = ""  # the parent's URN ("" for the stack itself)
+    aliases: list[dict] = field(default_factory=list)  # e.g. [{"spec": {"name": "shop-prod"}}]
+
+
+class OptionRecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, which hands Mocks only type, name, inputs and provider, made to
+    pass on the rest of the registration (parent, aliases) too, under the URNs the engine gives."""
+
+    def __init__(self, mocks: ProviderLikeMocks, *, project: str, stack: str):
+        super().__init__(mocks)
+        self.project, self.stack = project, stack
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # As the engine names them: the parent's qualified type, unless the parent is the stack.
+        qualified = parent.split("::")[2] if parent else ""
+        if qualified and qualified != "pulumi:pulumi:Stack":
+            type_ = f"{qualified}${type_}"
+        return f"urn:pulumi:{self.stack}::{self.project}::{type_}::{name}"
+
+    def RegisterResource(self, request):  # noqa: N802 - the gRPC method's name
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()
+        args = pulumi.runtime.MockResourceArgs(
+            typ=request.type, name=request.name, inputs=rpc.deserialize_properties(request.object),
+            provider=request.provider, resource_id=request.importId, custom=request.custom or False)
+        options = {"urn": urn, "parent": request.parent, "aliases": [MessageToDict(a) for a in request.aliases]}
+        id_, state = self.mocks.new_resource_with_options(args, options)
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=_sync_await(rpc.serialize_properties(state, {})))
 
 
 class ProviderLikeMocks(pulumi.runtime.Mocks):
@@ -43,6 +83,9 @@ class ProviderLikeMocks(pulumi.runtime.Mocks):
         self.service_name_suffix = service_name_suffix
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        return self.new_resource_with_options(args, {})
+
+    def new_resource_with_options(self, args: pulumi.runtime.MockResourceArgs, options: dict):
         outputs = json.loads(json.dumps(args.inputs))  # a deep copy: inputs echoed
         if args.typ.startswith("kubernetes:"):
             metadata = outputs.setdefault("metadata", {})
@@ -59,7 +102,7 @@ class ProviderLikeMocks(pulumi.runtime.Mocks):
                     port["nodePort"] = next(self._node_ports)
             if spec.get("type") == "LoadBalancer":  # what the cloud's controller fills in
                 outputs["status"] = {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}}
-        self.registered.append(Registered(args.typ, args.name, args.inputs, outputs, args.provider))
+        self.registered.append(Registered(args.typ, args.name, args.inputs, outputs, args.provider, **options))
         return f"{args.name}_id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -86,6 +129,10 @@ class Run:
         (provider,) = self.all(PROVIDER_TYPE)
         return provider
 
+    def by_urn(self, urn: str) -> Registered:
+        (match,) = [r for r in self.registered if r.urn == urn]
+        return match
+
     def kubernetes_objects(self) -> list[Registered]:
         return [r for r in self.registered if r.type.startswith("kubernetes:")]
 
@@ -102,7 +149,8 @@ def run_program(config: dict[str, str], *, stack: str = "dev", mocks: ProviderLi
     os.environ["PULUMI_CONFIG"] = json.dumps(config)
     pulumi.runtime.config.set_all_config(dict(config))
     pulumi.runtime.settings.set_root_resource(None)  # a fresh Stack, so exports do not leak between runs
-    pulumi.runtime.set_mocks(mocks, project="python-shop", stack=stack, preview=False)
+    pulumi.runtime.set_mocks(mocks, project="python-shop", stack=stack, preview=False,
+                             monitor=OptionRecordingMonitor(mocks, project="python-shop", stack=stack))
     exports: dict = {}
 
     @pulumi.runtime.test

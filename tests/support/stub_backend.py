@@ -22,6 +22,7 @@ class Answer:
     delay: float = 0.0  # seconds before answering
     hang: bool = False  # accept, read the request, never answer (until the stub stops)
     close_first: int = 0  # close the connection without answering this many requests first
+    close_after: float = 0.0  # ...each after this many seconds (a slow first try)
     headers: dict = field(default_factory=dict)
     # A body produced chunk by chunk (chunked encoding): for answers too big to build.
     stream: Callable[[], Iterator[bytes]] | None = None
@@ -58,6 +59,8 @@ class StubBackend:
                 answer = stub.answer
                 if stub.closed < answer.close_first:
                     stub.closed += 1
+                    if answer.close_after:
+                        stub._released.wait(answer.close_after)
                     self.close_connection = True  # as a server shutting down drops a keep-alive connection
                     return
                 if answer.hang:
