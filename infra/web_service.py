@@ -19,11 +19,24 @@ import pulumi_kubernetes as k8s
 import labels
 from stack_settings import image_tag
 
-# The port every app listens on inside its pod: the Procfile's $PORT.
-CONTAINER_PORT = 8080
-ANYWHERE: Literal["anywhere"] = "anywhere"
-PRE_STOP_SECONDS = 5
-STARTUP_SECONDS = 30  # the startup probe's budget: 1 s period x 30 failures
+# Every default of a web service, each with its reason where it is defined (as cdk8s-plus
+# documents its defaults). The guardrails (policy/rules.py) check several of them.
+
+CONTAINER_PORT = 8080  # every app listens here inside its pod: the Procfile's $PORT
+ANYWHERE: Literal["anywhere"] = "anywhere"  # reachable_from: any pod, and the node (NodePort, LoadBalancer)
+RUN_AS = 10001  # uid and gid: not root, and no user of the image or the host has it
+TMP_SIZE_LIMIT = "64Mi"  # /tmp, the one writable path (the root filesystem is read-only): scratch only
+PROBE_PATH = "/healthz"  # does no work and makes no backend call: it says the worker answers, no more
+PROBE_TIMEOUT_SECONDS = 2  # /healthz answers in milliseconds: 2 s without an answer is a stuck worker
+# (period, failures): startup up to 30 s, checked every second, so a pod is ready as soon as it is;
+# out of the Service after 10 s failing; restarted after 30 s stuck, longer than any page takes.
+STARTUP_PROBE = (1, 30)
+READINESS_PROBE = (5, 2)
+LIVENESS_PROBE = (10, 3)
+STARTUP_SECONDS = STARTUP_PROBE[0] * STARTUP_PROBE[1]  # the startup probe's whole budget
+PRE_STOP_SECONDS = 5  # serve on after termination starts: kube-proxy and pooled clients need that long to move
+MAX_SURGE, MAX_UNAVAILABLE = 1, 0  # a new pod before an old one goes: capacity never drops in a rollout
+REVISION_HISTORY = 5  # old ReplicaSets kept for `kubectl rollout undo`: a few releases back, no more
 
 
 @dataclass(frozen=True)
@@ -69,7 +82,13 @@ class WebService(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         """
+        component: its part in the shop (app.kubernetes.io/component: backend, frontend).
         image: the container image, with a tag or digest.
+        replicas: its pods; a rollout surges one at a time (MAX_SURGE) and never drops one first.
+        service_port: the Service's port; the container listens on CONTAINER_PORT whatever it is.
+        service_type: ClusterIP by default: reachable in the cluster only, until a stack says otherwise.
+        config_mount: a ConfigMap mounted read-only as a directory (updates reach the files).
+        env: extra environment variables (PORT is always CONTAINER_PORT).
         reachable_from: who may open its port: the names of other web services, or ANYWHERE;
             nobody else (the namespace denies all ingress by default). Its own NetworkPolicy,
             `<name>-from-<those services, without the python-shop- prefix>` or `-from-anywhere`.
@@ -94,63 +113,20 @@ class WebService(pulumi.ComponentResource):
         if tag and len(tag) <= 63:
             pod_labels["app.kubernetes.io/version"] = tag
 
-        volumes = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
-        mounts = [{"name": "tmp", "mountPath": "/tmp"}]
-        if config_mount:
-            volumes.append({"name": config_mount.volume_name, "configMap": {"name": config_mount.config_map_name}})
-            mounts.append({"name": config_mount.volume_name, "mountPath": config_mount.mount_path, "readOnly": True})
-
         metadata: dict = {"name": name, "namespace": namespace, "labels": pod_labels}
         if image_from_source:
             metadata["annotations"] = {"pulumi.com/timeoutSeconds": str((STARTUP_SECONDS + 10) * replicas)}
+        container = _container(name, image, image_from_source, resources, env, config_mount)
         self.deployment = k8s.apps.v1.Deployment(
             name,
             metadata=metadata,
             spec={
                 "replicas": replicas,
                 "selector": {"matchLabels": selector},
-                # Surge one new pod before taking an old one away: capacity never drops.
-                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-                "revisionHistoryLimit": 5,
-                "template": {
-                    "metadata": {"labels": pod_labels},
-                    "spec": {
-                        "automountServiceAccountToken": False,
-                        "enableServiceLinks": False,  # the apps read no *_SERVICE_HOST variables
-                        "securityContext": {
-                            "runAsNonRoot": True,
-                            "runAsUser": 10001,
-                            "runAsGroup": 10001,
-                            "seccompProfile": {"type": "RuntimeDefault"},
-                        },
-                        "containers": [
-                            {
-                                "name": name,
-                                "image": image,
-                                "imagePullPolicy": "Never" if image_from_source else "IfNotPresent",
-                                "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
-                                "env": [{"name": "PORT", "value": str(CONTAINER_PORT)}]
-                                + [{"name": k, "value": v} for k, v in sorted((env or {}).items())],
-                                "startupProbe": _probe(periodSeconds=1, failureThreshold=30),
-                                "readinessProbe": _probe(periodSeconds=5, failureThreshold=2),
-                                "livenessProbe": _probe(periodSeconds=10, failureThreshold=3),
-                                "resources": _resources(resources),
-                                # Keep serving for a moment after the pod starts terminating:
-                                # kube-proxy and the clients' pooled connections need that
-                                # long to stop sending to it (zero failed requests in a rollout).
-                                "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
-                                "securityContext": {
-                                    "allowPrivilegeEscalation": False,
-                                    "readOnlyRootFilesystem": True,
-                                    "runAsNonRoot": True,
-                                    "capabilities": {"drop": ["ALL"]},
-                                },
-                                "volumeMounts": mounts,
-                            }
-                        ],
-                        "volumes": volumes,
-                    },
-                },
+                "strategy": {"type": "RollingUpdate",
+                             "rollingUpdate": {"maxSurge": MAX_SURGE, "maxUnavailable": MAX_UNAVAILABLE}},
+                "revisionHistoryLimit": REVISION_HISTORY,
+                "template": {"metadata": {"labels": pod_labels}, "spec": _pod_spec(container, config_mount)},
             },
             opts=child,
         )
@@ -201,9 +177,58 @@ class WebService(pulumi.ComponentResource):
         )
 
 
-def _probe(**timing) -> dict:
-    # /healthz does no work and makes no backend call (see the README's "Health and readiness").
-    return {"httpGet": {"path": "/healthz", "port": "http"}, "timeoutSeconds": 2, **timing}
+def _container(name: str, image: str, image_from_source: bool, resources: ContainerResources,
+               env: dict[str, str] | None, config_mount: ConfigMount | None) -> dict:
+    """The app's one container: its image, port, probes, limits, and no privilege at all."""
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+    if config_mount:
+        mounts.append({"name": config_mount.volume_name, "mountPath": config_mount.mount_path, "readOnly": True})
+    return {
+        "name": name,
+        "image": image,
+        # Built into the cluster's own store: never pulled (no registry has it, and a same-named
+        # image elsewhere must not run instead).
+        "imagePullPolicy": "Never" if image_from_source else "IfNotPresent",
+        "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
+        "env": [{"name": "PORT", "value": str(CONTAINER_PORT)}]
+        + [{"name": k, "value": v} for k, v in sorted((env or {}).items())],
+        "startupProbe": _probe(*STARTUP_PROBE),
+        "readinessProbe": _probe(*READINESS_PROBE),
+        "livenessProbe": _probe(*LIVENESS_PROBE),
+        "resources": _resources(resources),
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": mounts,
+    }
+
+
+def _pod_spec(container: dict, config_mount: ConfigMount | None) -> dict:
+    """The pod around it: no service account token, no service links, a non-root user, /tmp."""
+    volumes: list[dict] = [{"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}}]
+    if config_mount:
+        volumes.append({"name": config_mount.volume_name, "configMap": {"name": config_mount.config_map_name}})
+    return {
+        "automountServiceAccountToken": False,  # the apps never call the Kubernetes API
+        "enableServiceLinks": False,  # the apps read no *_SERVICE_HOST variables
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS,
+            "runAsGroup": RUN_AS,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
+        "volumes": volumes,
+    }
+
+
+def _probe(period: int, failures: int) -> dict:
+    return {"httpGet": {"path": PROBE_PATH, "port": "http"}, "timeoutSeconds": PROBE_TIMEOUT_SECONDS,
+            "periodSeconds": period, "failureThreshold": failures}
 
 
 def _resources(resources: ContainerResources) -> dict:
