@@ -60,6 +60,7 @@ bench: setup ## serving load (granian, gunicorn, the original), deploy and edit 
 	$(PYTHON) -m tools.toolset policy-pack
 	$(PYTHON) -m benchmarks.deploy
 	$(PYTHON) -m benchmarks.deploy --real
+	$(PYTHON) -m benchmarks.verbs
 	$(PYTHON) -m benchmarks.edit_loop
 	$(PYTHON) -m benchmarks.serving_real
 	$(PYTHON) -m benchmarks.load

@@ -9,7 +9,8 @@ from pathlib import Path
 from sandbox.recipes.common import bin_dir, cache_root, toolchain_root
 
 # The public surface the verbs use: the toolchain's links (bin_dir), its root, the clusters below.
-__all__ = ["bin_dir", "cache_root", "toolchain_root", "base_name", "cluster_dir", "cluster_exists", "cluster"]
+__all__ = ["bin_dir", "cache_root", "toolchain_root", "base_name", "cluster_dir", "kubeconfig_path",
+           "cluster_exists", "cluster"]
 
 HERE = Path(__file__).resolve().parent
 
@@ -23,6 +24,11 @@ def base_name() -> str:
 def cluster_dir(name: str) -> Path:
     """Where cluster `name` keeps its state (etcd data, certificates, logs, kubeconfig)."""
     return cache_root() / "kwok" / "clusters" / name
+
+
+def kubeconfig_path(name: str) -> Path:
+    """Cluster `name`'s own kubeconfig (`kwokctl get kubeconfig`, written by `sandbox/cluster up`)."""
+    return cluster_dir(name) / f"{name}.kubeconfig"
 
 
 def cluster_exists(name: str) -> bool:

@@ -139,7 +139,7 @@ class Cluster:
 
     def kubeconfig_path(self) -> Path:
         # Ours, self-contained (`kwokctl get kubeconfig`); the components use kwokctl's kubeconfig.yaml.
-        return self.cluster_dir() / f"{self.name}.kubeconfig"
+        return sandbox.kubeconfig_path(self.name)
 
     def config_path(self) -> Path:
         return kwok_workdir() / f"{self.name}.kwokctl.yaml"

@@ -1,5 +1,5 @@
 """The minikube stand-in (tests/support/minikube.py) answers as minikube v1.38.1 does, and
-tools/deploy's minikube functions read those answers right.
+tools/targets' minikube calls read those answers right.
 
 The conformance table has one row per behaviour, each naming the upstream file (at tag v1.38.1)
 whose code gives the answer; the row holds minikube's literal answer: stdout, exit code, and a line
@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-import tools.deploy
 from tests.support.minikube import (
     DEFAULT_SERVICE_URL,
     NO_PROFILE,
@@ -27,6 +26,7 @@ from tests.support.minikube import (
     platform,
     read_calls,
 )
+from tools import targets
 from tools.toolset import ROOT
 
 TAG = "python-shop-backend:0123456789abcdef"
@@ -264,12 +264,29 @@ def test_install_refuses_a_state_minikube_has_not(tmp_path):
         install_minikube(tmp_path / "bin", tmp_path / "calls", state=NO_PROFILE, images=(TAG,))
 
 
-# --- tools/deploy's minikube functions against the stand-in -----------------------------------
+# --- tools/targets' minikube functions against the stand-in -----------------------------------
+
+class MinikubeCalls:
+    """tools/targets' minikube functions, as the verbs call them (the Minikube target for a stack)."""
+
+    app_images = targets.app_images
+    DeployError = targets.DeployError
+    minikube_installed = staticmethod(targets.minikube_installed)
+    minikube_images = staticmethod(targets.minikube_images)
+
+    @staticmethod
+    def ensure_images(stack: str) -> None:
+        targets.Minikube(stack).put_images()
+
+    @staticmethod
+    def not_running(context: str, stack: str) -> targets.DeployError:
+        return targets.not_running(context, stack, targets.Places(), "make up STACK=real-node")
+
 
 @pytest.fixture
 def deploy(monkeypatch):
     monkeypatch.delenv("STACK", raising=False)
-    return tools.deploy  # as tests/tools/test_deploy.py has it
+    return MinikubeCalls
 
 
 @pytest.fixture
@@ -352,7 +369,7 @@ def test_a_stopped_profile_stops_up_instead_of_deploying_images_it_lacks(deploy,
 
 def test_a_context_that_is_no_minikube_profile_is_told_how_to_supply_the_images(deploy, minikube, monkeypatch, capsys):
     log = minikube()
-    monkeypatch.setattr(deploy, "stack_config", lambda stack: {"kubernetes:context": "production"})
+    monkeypatch.setattr(targets, "stack_config", lambda stack: {"kubernetes:context": "production"})
     deploy.ensure_images("prod")
     assert "kube context 'production' is neither minikube (it is no minikube profile)" in capsys.readouterr().err
     assert read_calls(log) == [["--profile", "production", "image", "ls"]]  # nothing built
