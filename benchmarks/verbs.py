@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         repo, state = copy_repo(Path(tmp) / "repo"), Path(tmp) / "state"
         state.mkdir()
+        # The copy's stack names the bench's own cluster, so a simulated cluster of yours is left alone.
+        stack_file = repo / f"Pulumi.{STACK}.yaml"
+        stack_file.write_text(stack_file.read_text().replace("kwok-python-shop-simulated", f"kwok-{BASE}-simulated"))
         env = {**os.environ, "PYTHON_SHOP_CLUSTER": BASE, "STACK": STACK, "PULUMI_BACKEND_URL": f"file://{state}",
                "PULUMI_CONFIG_PASSPHRASE": DEFAULT_PASSPHRASE}
         try:
