@@ -198,7 +198,7 @@ def mutate_module(module: str, tree: Path, equivalents: list[Equivalent]) -> Out
             if result.test_outcome == TestOutcome.SURVIVED:
                 row = mutation.start_pos[0]
                 mutated = next((d[1:].strip() for d in (result.diff or "").splitlines()
-                                if d.startswith("+") and not d.startswith("+++")), "?")
+                                if d.startswith("+") and not d.startswith("+++")), "(removed)")
                 outcome.survivors.append(f"{module}:{row}: {mutation.operator_name.removeprefix('core/')}: "
                                          f"{source[row - 1].strip()}  ->  {mutated}")
             else:  # killed, or made the module fail to import or the tests time out: caught either way
