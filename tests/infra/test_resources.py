@@ -324,3 +324,28 @@ def test_only_another_cluster_changes_the_providers_identity(config, identifier)
 def test_adopting_the_originals_objects_upserts_them():
     run = run_program({**DEV_CONFIG, "python-shop:adoptExisting": "true"})
     assert run.provider.inputs["upsertExistingObjects"] == "true"
+
+
+def test_pods_run_as_the_images_own_user_and_get_no_service_variables(stack_run):
+    for name in ("python-shop-backend", "python-shop-frontend"):
+        spec = pod_spec(stack_run, name)
+        # The Dockerfiles' USER 10001:10001: files the image owns stay readable as that user.
+        assert spec["securityContext"] == {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
+                                           "seccompProfile": {"type": "RuntimeDefault"}}
+        # The apps read no *_SERVICE_HOST variables; with links on, every Service in the namespace adds some.
+        assert spec["enableServiceLinks"] is False
+
+
+def test_five_old_revisions_are_kept_for_a_rollback(stack_run):
+    for name in ("python-shop-backend", "python-shop-frontend"):
+        # `kubectl rollout undo --to-revision` reaches back five releases; older ReplicaSets are cleaned up.
+        assert stack_run.one(DEPLOYMENT, name).inputs["spec"]["revisionHistoryLimit"] == 5
+
+
+@pytest.mark.parametrize(("length", "labelled"), [(63, True), (64, False)])
+def test_a_tag_becomes_the_version_label_only_if_a_label_can_hold_it(length, labelled):
+    # A label value holds at most 63 characters; a longer one would make the API server refuse the Deployment.
+    tag = "v" * length
+    run = run_program({**DEV_CONFIG, "python-shop:backendImage": f"registry.example.com/shop/backend:{tag}"})
+    labels = run.one(DEPLOYMENT, "python-shop-backend").inputs["metadata"]["labels"]
+    assert labels.get("app.kubernetes.io/version") == (tag if labelled else None)
