@@ -332,6 +332,10 @@ def test_pods_run_as_the_images_own_user_and_get_no_service_variables(stack_run)
         # The Dockerfiles' USER 10001:10001: files the image owns stay readable as that user.
         assert spec["securityContext"] == {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
                                            "seccompProfile": {"type": "RuntimeDefault"}}
+        (container,) = spec["containers"]
+        # Said again per container: a container-level runAsNonRoot: false would override the pod's true.
+        assert container["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                                "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}
         # The apps read no *_SERVICE_HOST variables; with links on, every Service in the namespace adds some.
         assert spec["enableServiceLinks"] is False
 
