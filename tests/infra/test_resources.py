@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.support.pulumi_mocks import DEV_CONFIG, PRODUCTION_LIKE_CONFIG, PROVIDER_TYPE, ROOT, run_program
+from tests.support.pulumi_mocks import DEV_CONFIG, PRODUCTION_LIKE_CONFIG, PROVIDER_TYPE, ROOT, ProviderLikeMocks, run_program
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
@@ -353,3 +353,31 @@ def test_a_tag_becomes_the_version_label_only_if_a_label_can_hold_it(length, lab
     run = run_program({**DEV_CONFIG, "python-shop:backendImage": f"registry.example.com/shop/backend:{tag}"})
     labels = run.one(DEPLOYMENT, "python-shop-backend").inputs["metadata"]["labels"]
     assert labels.get("app.kubernetes.io/version") == (tag if labelled else None)
+
+
+class TwoAddressLoadBalancer(ProviderLikeMocks):
+    """A cloud whose load balancer lists two ingress points (say, a hostname and then an IP)."""
+
+    def __init__(self, points):
+        super().__init__()
+        self.points = points
+
+    def new_resource_with_options(self, args, options):
+        id_, outputs = super().new_resource_with_options(args, options)
+        if "status" in outputs:
+            outputs["status"] = {"loadBalancer": {"ingress": self.points}}
+        return id_, outputs
+
+
+@pytest.mark.parametrize(
+    ("points", "url"),
+    [
+        ([{"hostname": "shop.example.com", "ip": "203.0.113.10"}, {"ip": "198.51.100.7"}], "http://shop.example.com:8080/"),
+        ([{"ip": "203.0.113.10"}, {"hostname": "other.example.com"}], "http://203.0.113.10:8080/"),
+        ([], None),  # no address yet: no URL rather than a wrong one
+    ],
+    ids=["hostname-first", "ip-first", "pending"],
+)
+def test_the_url_is_the_load_balancers_first_address_its_hostname_before_its_ip(points, url):
+    run = run_program(PRODUCTION_LIKE_CONFIG, stack="production-like", mocks=TwoAddressLoadBalancer(points))
+    assert run.exports.get("frontendUrl") == url
