@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # The hermetic tier: no toolchain, no root, no cluster, no browser.
 UNIT := not engine and not cluster and not pods and not browser
 
-.PHONY: help setup dev up preview down lint unit test bench toolchain cluster-up cluster-down
+.PHONY: help setup dev up preview down lint unit mutate test bench toolchain cluster-up cluster-down
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -45,6 +45,10 @@ lint: setup ## ruff (pyflakes, pycodestyle, imports, naming, bugbear, pyupgrade)
 
 unit: setup ## the hermetic tests: apps, Pulumi mocks, policy rules, tool logic
 	$(PYTHON) -m pytest -m "$(UNIT)" $(PYTEST_ARGS)
+
+# One test process, niced: a 2-core machine stays usable. Not in .ci/run (minutes per module).
+mutate: setup ## mutation testing (cosmic-ray) of infra/, policy/ and the apps against the hermetic tier; MODULE=policy/rules.py for one, CHANGED=main for what a branch touched
+	nice -n 10 $(PYTHON) -m tools.mutate $(MODULE) $(if $(CHANGED),--changed $(CHANGED))
 
 test: setup ## every test: first installs what they need (Debian packages, the sandbox toolchain)
 	$(PYTHON) -m sandbox.system_packages browser shells node

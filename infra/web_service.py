@@ -70,7 +70,7 @@ class WebService(pulumi.ComponentResource):
         component: str,
         namespace: pulumi.Input[str],
         image: str,
-        image_from_source: bool = False,
+        image_from_source: bool,
         replicas: int,
         resources: ContainerResources = ContainerResources(),
         service_port: int = CONTAINER_PORT,
@@ -78,7 +78,7 @@ class WebService(pulumi.ComponentResource):
         config_mount: ConfigMount | None = None,
         env: dict[str, str] | None = None,
         reachable_from: Sequence[str] | Literal["anywhere"] = (),
-        network_policy: bool = True,
+        network_policy: bool,
         opts: pulumi.ResourceOptions | None = None,
     ):
         """

@@ -26,7 +26,7 @@ NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 def describe(resource_type: str, props: Mapping[str, Any]) -> str:
     """'Deployment python-shop/python-shop-backend'."""
-    kind = resource_type.rsplit(":", 1)[-1]
+    kind = resource_type.rpartition(":")[2]
     metadata = props.get("metadata") or {}
     return f"{kind} {metadata.get('namespace') or 'default'}/{metadata.get('name', '?')}"
 
@@ -92,10 +92,10 @@ def limits_and_probes(resource_type: str, props: Mapping[str, Any]) -> list[str]
 def image_tag_problem(image: str) -> str | None:
     if "@sha256:" in image:
         return None
-    last = image.rsplit("/", 1)[-1]
+    last = image.rpartition("/")[2]
     if ":" not in last:
         return "has no tag (it means :latest)"
-    if last.split(":", 1)[1] == "latest":
+    if last.partition(":")[2] == "latest":
         return "is tagged :latest"
     return None
 

@@ -35,3 +35,9 @@ def test_healthz_is_cheap_and_plain(client):
 
 def test_unknown_path_is_a_404(client):
     assert client.get("/nope").status_code == 404
+
+
+def test_every_answer_forbids_content_sniffing(client):
+    # JSON a browser must never run as a page or script, even on a 404.
+    for path in ("/", "/healthz", "/nope"):
+        assert client.get(path).headers["X-Content-Type-Options"] == "nosniff", path

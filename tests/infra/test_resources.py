@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.support.pulumi_mocks import DEV_CONFIG, PRODUCTION_LIKE_CONFIG, PROVIDER_TYPE, ROOT, run_program
+from tests.support.pulumi_mocks import DEV_CONFIG, PRODUCTION_LIKE_CONFIG, PROVIDER_TYPE, ROOT, ProviderLikeMocks, run_program
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
@@ -324,3 +324,60 @@ def test_only_another_cluster_changes_the_providers_identity(config, identifier)
 def test_adopting_the_originals_objects_upserts_them():
     run = run_program({**DEV_CONFIG, "python-shop:adoptExisting": "true"})
     assert run.provider.inputs["upsertExistingObjects"] == "true"
+
+
+def test_pods_run_as_the_images_own_user_and_get_no_service_variables(stack_run):
+    for name in ("python-shop-backend", "python-shop-frontend"):
+        spec = pod_spec(stack_run, name)
+        # The Dockerfiles' USER 10001:10001: files the image owns stay readable as that user.
+        assert spec["securityContext"] == {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
+                                           "seccompProfile": {"type": "RuntimeDefault"}}
+        (container,) = spec["containers"]
+        # Said again per container: a container-level runAsNonRoot: false would override the pod's true.
+        assert container["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                                "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}
+        # The apps read no *_SERVICE_HOST variables; with links on, every Service in the namespace adds some.
+        assert spec["enableServiceLinks"] is False
+
+
+def test_five_old_revisions_are_kept_for_a_rollback(stack_run):
+    for name in ("python-shop-backend", "python-shop-frontend"):
+        # `kubectl rollout undo --to-revision` reaches back five releases; older ReplicaSets are cleaned up.
+        assert stack_run.one(DEPLOYMENT, name).inputs["spec"]["revisionHistoryLimit"] == 5
+
+
+@pytest.mark.parametrize(("length", "labelled"), [(63, True), (64, False)])
+def test_a_tag_becomes_the_version_label_only_if_a_label_can_hold_it(length, labelled):
+    # A label value holds at most 63 characters; a longer one would make the API server refuse the Deployment.
+    tag = "v" * length
+    run = run_program({**DEV_CONFIG, "python-shop:backendImage": f"registry.example.com/shop/backend:{tag}"})
+    labels = run.one(DEPLOYMENT, "python-shop-backend").inputs["metadata"]["labels"]
+    assert labels.get("app.kubernetes.io/version") == (tag if labelled else None)
+
+
+class TwoAddressLoadBalancer(ProviderLikeMocks):
+    """A cloud whose load balancer lists two ingress points (say, a hostname and then an IP)."""
+
+    def __init__(self, points):
+        super().__init__()
+        self.points = points
+
+    def new_resource_with_options(self, args, options):
+        id_, outputs = super().new_resource_with_options(args, options)
+        if "status" in outputs:
+            outputs["status"] = {"loadBalancer": {"ingress": self.points}}
+        return id_, outputs
+
+
+@pytest.mark.parametrize(
+    ("points", "url"),
+    [
+        ([{"hostname": "shop.example.com", "ip": "203.0.113.10"}, {"ip": "198.51.100.7"}], "http://shop.example.com:8080/"),
+        ([{"ip": "203.0.113.10"}, {"hostname": "other.example.com"}], "http://203.0.113.10:8080/"),
+        ([], None),  # no address yet: no URL rather than a wrong one
+    ],
+    ids=["hostname-first", "ip-first", "pending"],
+)
+def test_the_url_is_the_load_balancers_first_address_its_hostname_before_its_ip(points, url):
+    run = run_program(PRODUCTION_LIKE_CONFIG, stack="production-like", mocks=TwoAddressLoadBalancer(points))
+    assert run.exports.get("frontendUrl") == url
