@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,7 +113,7 @@ class Outcome:
     total: int = 0
     killed: int = 0
     equivalent: int = 0
-    survivors: list[str] | None = None
+    survivors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -165,7 +165,7 @@ def mutate_module(module: str, tree: Path, equivalents: list[Equivalent]) -> Out
     source = text.splitlines()
     annotations = annotation_spans(text)
     mine = [e for e in equivalents if e.module == module]
-    outcome = Outcome(module, survivors=[])
+    outcome = Outcome(module)
     with use_db(str(session), WorkDB.Mode.create) as db:
         init([tree / module], db, {})
         for item in list(db.pending_work_items):
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mutate: killed {killed} / {judged} non-equivalent mutants ({equivalent} equivalent, listed in "
           f"{EQUIVALENTS.relative_to(ROOT)}) = {score:.1f}% over {len(outcomes)} modules")
     for outcome in outcomes:
-        for line in outcome.survivors or []:
+        for line in outcome.survivors:
             print(f"  survived {line}")
     return 0
 
