@@ -112,3 +112,11 @@ def test_a_good_answer_shows_each_items_name_price_and_count(client, stub_backen
                 "<td>Banana</td><td class=\"number\">0.76</td><td class=\"number\">0</td>",
                 "<td>Fig</td><td class=\"number\">2.00</td><td class=\"number\">7</td>"):
         assert row in html
+
+
+def test_a_price_past_a_floats_range_is_a_bad_answer(client, stub_backend):
+    # Python's JSON parser reads 1e400-sized integers exactly; as a float such a price has no value to show.
+    stub_backend.answer = Answer(body=b'[{"id": 1, "name": "Apple", "price": 1' + b"0" * 400 + b', "count": 1}]')
+    response = client.get("/")
+    assert response.status_code == 502
+    assert "item 0: price must be a number, got a number" in response.get_data(as_text=True)
