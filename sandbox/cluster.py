@@ -11,8 +11,8 @@ Two clusters, named after their node: python-shop-simulated (context
 kwok-python-shop-simulated; stack simulated-node) and, with --real,
 python-shop-real (context kwok-python-shop-real; stack real-node).
 PYTHON_SHOP_CLUSTER=<base> replaces `python-shop` (the tests and benchmarks run
-their own); --name <cluster> addresses one cluster by its exact name (tools/deploy
-uses it to retire an earlier version's simulated cluster, named `python-shop`).
+their own); --name <cluster> addresses one cluster by its exact name (e.g. an earlier
+version's simulated cluster, named `python-shop`: `sandbox/cluster down --name python-shop`).
 
 --real: the same control plane with a real node instead of the simulated one
 (sandbox/real_node.py): containerd, kubelet, kube-proxy and CoreDNS run the

@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -169,9 +169,11 @@ class Minikube(Target):
 
     def put_images(self) -> None:
         wanted = source_images(self.stack)
+        if not wanted:
+            return
         present = minikube_images(self.context)
-        if not wanted or present is None:
-            return super().put_images() if wanted else None
+        if present is None:  # the context is no minikube profile: as any cluster
+            return super().put_images()
         built = {}
         for app, image in wanted.items():
             if image in present:
@@ -292,7 +294,7 @@ class Places:
     # it does not), and starting one (a real node where it can run, else simulated).
     sandbox_stacks: tuple[str, ...] = ()
     running: Callable[[str], Target | None] = lambda stack: None
-    start: Callable[[str | None], Target] = field(default=lambda stack: _no_sandbox())
+    start: Callable[[str | None], Target] = lambda stack: _no_sandbox()
     announce: Callable[[str | None], None] = lambda context: None
 
 
