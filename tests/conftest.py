@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,11 @@ ARTIFACTS = ROOT / "artifacts"
 
 @pytest.fixture
 def artifacts_dir(request) -> Path:
-    """A per-test folder for screenshots and logs, kept after the run."""
+    """A per-test folder for screenshots and logs, kept after the run (emptied before it:
+    the logs a test reads are its own run's, never an earlier one's)."""
     path = ARTIFACTS / request.node.name.replace("/", "_").replace("[", "-").replace("]", "")
-    path.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
     return path
 
 

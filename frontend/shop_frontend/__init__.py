@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from . import backend_client, errors, security, settings, views
+from . import backend_client, errors, observability, security, settings, views
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -18,6 +18,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         max_response_bytes=app.config["BACKEND_MAX_RESPONSE_BYTES"],
         pool_size=app.config["BACKEND_POOL_SIZE"],
     )
+    observability.init_app(app, observability.from_environ())
     app.register_blueprint(views.bp)
     errors.register(app)
     security.register(app)

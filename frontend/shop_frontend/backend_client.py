@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import time
+from dataclasses import dataclass
 
 import requests
 import urllib3
@@ -25,6 +26,12 @@ class BackendError(Exception):
 
 
 CLOSED = "connection closed by the backend"
+
+
+@dataclass(frozen=True)
+class Inventory:
+    items: list[Item]
+    build: str | None  # the backend's X-Shop-Build: which build answered
 
 
 class _ClosedBeforeAnswering(Exception):
@@ -46,40 +53,41 @@ class BackendClient:
         # (Reading them costs a scan of the environment on every request.)
         self.session.trust_env = False
 
-    def fetch_items(self, uri: str) -> list[Item]:
-        body = self._get(uri)
+    def fetch_items(self, uri: str, request_id: str | None = None) -> Inventory:
+        """The backend's items; request_id goes along as X-Request-ID, so both apps' lines share it."""
+        body, build = self._get(uri, {"X-Request-ID": request_id} if request_id else {})
         try:
             payload = json.loads(body)
         except (ValueError, RecursionError) as exc:  # bad UTF-8 is a ValueError too
             raise BackendError(502, f"the backend's answer is not valid JSON ({_short(exc)})") from None
         try:
-            return parse_items(payload)
+            return Inventory(parse_items(payload), build)
         except InvalidItems as exc:
             raise BackendError(502, f"the backend's items are malformed: {exc}") from None
 
-    def _get(self, uri: str) -> bytes:
+    def _get(self, uri: str, headers: dict[str, str]) -> tuple[bytes, str | None]:
         # The read timeout bounds the whole answer, not just each socket read:
         # a backend that trickles bytes is as slow as one that never answers.
         deadline = time.monotonic() + self.read_timeout
         try:
-            return self._attempt(uri, deadline, last=False)
+            return self._attempt(uri, headers, deadline, last=False)
         except _ClosedBeforeAnswering:
             # A pooled keep-alive connection the backend closed just as we reused it
             # (a backend pod shutting down in a rollout does this). GET is idempotent
             # and nothing was answered: once more, on a new connection.
-            return self._attempt(uri, deadline, last=True)
+            return self._attempt(uri, headers, deadline, last=True)
 
-    def _attempt(self, uri: str, deadline: float, *, last: bool) -> bytes:
+    def _attempt(self, uri: str, headers: dict[str, str], deadline: float, *, last: bool) -> tuple[bytes, str | None]:
         # A retry gets what is left of the deadline, not a fresh read timeout.
         timeout = (self.connect_timeout, max(0.001, min(self.read_timeout, deadline - time.monotonic())))
         try:
-            with self.session.get(uri, stream=True, timeout=timeout) as response:
+            with self.session.get(uri, headers=headers, stream=True, timeout=timeout) as response:
                 if not 200 <= response.status_code < 300:
                     raise BackendError(502, f"the backend answered HTTP {response.status_code} {response.reason or ''}".rstrip())
                 declared = response.headers.get("Content-Length", "")
                 if declared.isdigit() and int(declared) > self.max_response_bytes:
                     raise BackendError(502, self._too_large())
-                return self._read_body(response.raw, deadline)
+                return self._read_body(response.raw, deadline), response.headers.get("X-Shop-Build")
         except urllib3.exceptions.ReadTimeoutError:
             raise BackendError(504, f"the backend did not answer within {self.read_timeout:g}s") from None
         except urllib3.exceptions.HTTPError as exc:  # the body broke off: a truncated chunk, a reset

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from flask import Config, current_app
 
+from .observability import CONFIG_RELOADS
+
 DEFAULT_BACKEND_URI = "http://localhost:8082"
 
 
@@ -45,8 +47,10 @@ def load_backend_uri(path: str) -> str:
     if cached is None or cached[0] != identity:
         try:
             result: str | ConfigError = _load(path)
+            CONFIG_RELOADS.labels("ok").inc()
         except ConfigError as exc:
             result = exc
+            CONFIG_RELOADS.labels("error").inc()
         cached = _loaded[path] = (identity, result)
     if isinstance(cached[1], ConfigError):
         raise ConfigError(str(cached[1]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from . import observability
 from .backend_client import BackendError
 from .backend_config import ConfigError
 
@@ -17,7 +18,9 @@ TITLES = {
 
 
 def error_page(status: int, title: str, detail: str):
-    page = render_template("error.html", status=status, title=title, detail=detail)
+    # The request id on the page: a user's report then finds its log lines.
+    page = render_template("error.html", status=status, title=title, detail=detail,
+                           request_id=observability.request_id())
     return page, status, {"Cache-Control": "no-store"}
 
 

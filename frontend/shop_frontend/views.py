@@ -1,18 +1,31 @@
 """The shop page and the health endpoint."""
 
+import time
+
 from flask import Blueprint, current_app, render_template, request
 
+from . import observability
+from .backend_client import BackendError
 from .backend_config import getBackendURI
 
 bp = Blueprint("shop", __name__)
+BACKEND_BUILD_HEADER = "X-Shop-Backend-Build"
 
 
 @bp.get("/")
 def index():
     backend_uri = getBackendURI()
     request.environ["shop.backend_uri"] = backend_uri  # for the error log line
-    items = current_app.extensions["backend_client"].fetch_items(backend_uri)
-    return render_template("index.html", items=items)
+    started = time.perf_counter()
+    try:
+        inventory = current_app.extensions["backend_client"].fetch_items(backend_uri, observability.request_id())
+    except BackendError as error:
+        observability.backend_call(observability.OUTCOMES[error.status], time.perf_counter() - started, None)
+        raise
+    observability.backend_call("ok", time.perf_counter() - started, inventory.build)
+    page = render_template("index.html", items=inventory.items)
+    # Which backend build answered: with X-Shop-Build (this frontend's), the page names both.
+    return page, 200, {BACKEND_BUILD_HEADER: inventory.build or "unknown"}
 
 
 @bp.get("/healthz")

@@ -86,7 +86,7 @@ def test_security_headers_on_every_response(app, client, answer, write_config, m
 
 
 def test_an_unexpected_error_is_the_generic_500_page_with_one_log_line(app, client, frontend_log, monkeypatch):
-    def broken(uri):
+    def broken(uri, request_id=None):
         raise KeyError("price")
 
     monkeypatch.setattr(app.extensions["backend_client"], "fetch_items", broken)

@@ -5,6 +5,7 @@ import time
 import requests
 
 from tests.support.net import free_port, wait_until
+from tests.support.shop import request_lines
 from tools.procfile import WebProcess
 
 NAMES = ["Apple", "Banana", "Orange", "Potato", "Onion"]
@@ -17,11 +18,20 @@ def test_the_page_shows_all_five_items(shop):
     assert positions == sorted(positions)
 
 
-def test_procfile_serves_with_granian_and_access_log(shop, artifacts_dir):
-    requests.get(shop.frontend.url, timeout=5)
+def served(log_path, path="/", status=200) -> bool:
+    return any(line["path"] == path and line["status"] == status for line in request_lines(log_path))
+
+
+def test_procfile_serves_with_granian_and_a_json_line_per_request(shop, artifacts_dir):
+    page = requests.get(shop.frontend.url, headers={"X-Request-ID": "trace-42"}, timeout=5)
+    assert page.headers["X-Request-ID"] == "trace-42"
     assert requests.get(shop.frontend.url + "/healthz", timeout=5).headers["Server"] == "granian"
     assert len(shop.frontend.worker_pids()) >= 2
-    wait_until(lambda: '"GET / HTTP/1.1" 200' in (artifacts_dir / "frontend.log").read_text(), timeout=5, what="access log line")
+    wait_until(lambda: served(artifacts_dir / "frontend.log"), timeout=5, what="the frontend's request line")
+    wait_until(lambda: served(artifacts_dir / "backend.log"), timeout=5, what="the backend's request line")
+    # One id through both apps: the backend's line carries the id the client gave the frontend.
+    assert [line["request_id"] for line in request_lines(artifacts_dir / "backend.log")] == ["trace-42"]
+    assert [line["request_id"] for line in request_lines(artifacts_dir / "frontend.log")] == ["trace-42"]
 
 
 def test_rewriting_the_config_switches_backends_without_a_restart(shop, artifacts_dir):
@@ -32,8 +42,8 @@ def test_rewriting_the_config_switches_backends_without_a_restart(shop, artifact
         assert requests.get(shop.frontend.url, timeout=5).status_code == 200
         # The very next page came from the second backend: its access log has the call
         # (the server writes that line just after answering: poll for it briefly).
-        wait_until(lambda: '"GET / HTTP/1.1" 200' in (artifacts_dir / "backend-2.log").read_text(),
-                   timeout=5, what="the second backend's access log line")
+        wait_until(lambda: served(artifacts_dir / "backend-2.log"), timeout=5,
+                   what="the second backend's request line")
         shop.backend.stop()  # and the first one is no longer needed
         assert requests.get(shop.frontend.url, timeout=5).status_code == 200
     assert shop.frontend.proc.poll() is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,3 +35,14 @@ def start_shop(tmp_path: Path, log_dir: Path, frontend_env: dict[str, str] | Non
         backend.stop()
         raise
     return Shop(backend, frontend, config_path)
+
+
+def request_lines(log_path: Path) -> list[dict]:
+    """The app's JSON request lines in a server's log (granian's own lines are not JSON)."""
+    lines = []
+    for text in log_path.read_text().splitlines():
+        if text.startswith("{"):
+            record = json.loads(text)
+            if "status" in record:
+                lines.append(record)
+    return lines

@@ -45,6 +45,7 @@ class StubBackend:
     def __init__(self) -> None:
         self.answer = Answer()
         self.requests = 0
+        self.request_ids: list[str | None] = []  # the X-Request-ID of each request, in order
         self.closed = 0
         self.bytes_streamed = 0
         self._released = threading.Event()
@@ -56,6 +57,7 @@ class StubBackend:
 
             def do_GET(self):  # noqa: N802
                 stub.requests += 1
+                stub.request_ids.append(self.headers.get("X-Request-ID"))
                 answer = stub.answer
                 if stub.closed < answer.close_first:
                     stub.closed += 1
