@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # The hermetic tier: no toolchain, no root, no cluster, no browser.
 UNIT := not engine and not cluster and not pods and not browser
 
-.PHONY: help setup dev up preview down lint unit mutate test bench toolchain cluster-up cluster-down
+.PHONY: help setup dev up preview logs down lint unit mutate test bench toolchain cluster-up cluster-down
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -31,6 +31,9 @@ up: setup ## deploy: to your kube context (minikube), or without one to the embe
 
 preview: setup ## pulumi preview --diff of what `make up` deployed, with the guardrails
 	$(PYTHON) -m tools.deploy preview
+
+logs: setup ## follow both apps' logs where `make up` deployed, each line prefixed by app and pod
+	$(PYTHON) -m tools.deploy logs
 
 down: setup ## remove what `make up` deployed, wherever it went (and the sandbox clusters that run)
 	$(PYTHON) -m tools.deploy down

@@ -5,6 +5,7 @@
     tools/deploy preview   `pulumi preview --diff` with the guardrails (policy/)
     tools/deploy down      remove what `make up` deployed, wherever it went (and the
                            sandbox clusters that run, whoever started them)
+    tools/deploy logs      follow both apps' logs where `make up` deployed (tools/logs.py)
 
 Tools: your `pulumi` and `kubectl` when PATH has them, else the sandbox's
 (tools/toolset.py decides, in one place). Where: a Target (tools/targets.py picks it: the
@@ -30,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import sandbox
 from sandbox import targets as sandbox_targets
+from tools.logs import Follower
 from tools.targets import DEFAULT_STACK, DeployError, Places, Target, detect, not_running, say, stack_context
 from tools.toolset import (
     DEFAULT_PASSPHRASE,
@@ -138,6 +140,22 @@ def up_or_preview(action: str, places: Places) -> None:
     target.describe(outputs)
 
 
+def logs(places: Places) -> None:
+    """Follow the shop's logs where `make up` deployed it; starts nothing."""
+    target = detect("logs", os.environ.get("STACK"), places, sandbox_targets.REAL_NODE_VERB)
+    run = Pulumi(find_tools(install=False), target)
+    if not run.select(create=False):
+        raise DeployError(f"stack {target.stack} does not exist: `make up` first")
+    namespace = json.loads(run("stack", "output", "--json", capture=True).stdout).get("namespace")
+    if not namespace:
+        raise DeployError(f"stack {target.stack} has deployed nothing yet: `make up` first")
+    say(f"following the shop's logs in {target.context}/{namespace} (Ctrl-C stops)")
+    try:
+        Follower(target, namespace, run.env).follow()
+    except KeyboardInterrupt:
+        pass
+
+
 def remove(target: Target) -> None:
     run = Pulumi(find_tools(), target)
     if run.select(create=False):
@@ -172,7 +190,7 @@ def down(places: Places) -> None:
 
 
 def main(argv: list[str], places: Places | None = None) -> int:
-    if len(argv) != 1 or argv[0] not in ("up", "preview", "down"):
+    if len(argv) != 1 or argv[0] not in ("up", "preview", "down", "logs"):
         print(__doc__, file=sys.stderr)
         return 2
     try:
@@ -180,6 +198,8 @@ def main(argv: list[str], places: Places | None = None) -> int:
         places = places or sandbox_targets.places()
         if argv[0] == "down":
             down(places)
+        elif argv[0] == "logs":
+            logs(places)
         else:
             up_or_preview(argv[0], places)
     except (DeployError, ToolsError) as exc:

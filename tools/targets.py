@@ -277,6 +277,24 @@ def rolled_out(target: Target, namespace: str | None, env: dict[str, str]) -> No
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         raise DeployError(f"the rollout did not finish within {PAGE_DEADLINE} s: {proc.stderr.strip()[-500:]}")
+    # `rollout status` is done while the old pods still terminate: each serves on through its
+    # preStop (answering `Connection: close`), and a client's pooled connection may still reach it.
+    deadline = time.monotonic() + PAGE_DEADLINE
+    while leaving := terminating_pods(target, namespace, env):
+        if time.monotonic() > deadline:
+            raise DeployError(f"old pods still terminating after {PAGE_DEADLINE} s: {', '.join(leaving)}")
+        time.sleep(0.5)
+
+
+def terminating_pods(target: Target, namespace: str | None, env: dict[str, str]) -> list[str]:
+    """The shop's pods on their way out (deleted, still running their preStop or shutdown)."""
+    proc = subprocess.run(target.kubectl("get", "pods", "--namespace", str(namespace), "--selector",
+                                         "app.kubernetes.io/part-of=python-shop", "--output", "json",
+                                         "--request-timeout=10s"),
+                          capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise DeployError(f"kubectl get pods failed: {proc.stderr.strip()[-300:]}")
+    return [p["metadata"]["name"] for p in json.loads(proc.stdout)["items"] if p["metadata"].get("deletionTimestamp")]
 
 
 # --- picking one ---------------------------------------------------------------------------------
