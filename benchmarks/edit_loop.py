@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import requests
+
 from sandbox import real_node
 from tests.support.load import Load
 from tests.support.repo import copy_repo
@@ -73,8 +75,6 @@ def edit(repo: Path, marker: str) -> None:
 
 def shown(url: str, marker: str, started: float) -> float:
     """Seconds from `started` until a fresh request to the page shows `marker`."""
-    import requests
-
     deadline = time.perf_counter() + SHOWN_DEADLINE
     while time.perf_counter() < deadline:
         if marker in requests.get(url, timeout=10).text:
@@ -114,6 +114,8 @@ def main() -> int:
     failed: dict[str, int] = {"edit -> make up -> page": 0, "edit -> by hand -> page": 0}
     requests_seen: dict[str, int] = {"edit -> make up -> page": 0, "edit -> by hand -> page": 0}
     failures: list[dict] = []
+    per_round: list[dict] = []  # make up's rounds: failed requests, and whether the first page showed the edit
+    first_page: list[bool] = []
     with tempfile.TemporaryDirectory(prefix="edit-loop-") as tmp:
         env = machine(Path(tmp))
         repo = copy_repo(Path(tmp) / "repo")
@@ -127,10 +129,15 @@ def main() -> int:
                 with Load(url, duration=900, concurrency=4, timeout=10) as load:
                     started = time.perf_counter()
                     make(repo, env, "up")
+                    # make up's promise: the first page fetched after it returns shows the edit.
+                    first_page.append(marker in requests.get(url, timeout=10).text)
                     times["edit -> make up -> page"].append(shown(url, marker, started))
                     load.stop()
                 failures.extend(describe(o, "make up", started) for o in load.snapshot() if o.status != 200)
-                failed["edit -> make up -> page"] += load.count(lambda o: o.status != 200)
+                round_failed = load.count(lambda o: o.status != 200)
+                per_round.append({"round": round_ + 1, "failed": round_failed, "requests": load.count(lambda o: True),
+                                  "first page shows the edit": first_page[-1]})
+                failed["edit -> make up -> page"] += round_failed
                 requests_seen["edit -> make up -> page"] += load.count(lambda o: True)
 
                 started = time.perf_counter()  # the edit above is deployed: this one has nothing to do
@@ -147,8 +154,9 @@ def main() -> int:
                 failures.extend(describe(o, "by hand", started) for o in load.snapshot() if o.status != 200)
                 failed["edit -> by hand -> page"] += load.count(lambda o: o.status != 200)
                 requests_seen["edit -> by hand -> page"] += load.count(lambda o: True)
-                print(f"round {round_ + 1}/{args.rounds}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in times.items()),
-                      flush=True)
+                print(f"round {round_ + 1}/{args.rounds}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in times.items())
+                      + f"; make up: {per_round[-1]['failed']} of {per_round[-1]['requests']} requests failed, first "
+                      f"page {'showed' if first_page[-1] else 'did NOT show'} the edit", flush=True)
         finally:
             subprocess.run(["make", "--no-print-directory", "down"], cwd=repo, env=env, capture_output=True,
                            timeout=600)
@@ -162,11 +170,16 @@ def main() -> int:
         extra = f"  ({failed[name]} of {requests_seen[name]} requests failed)" if name in failed else ""
         print(f"  {name:28} {value:6.1f} s{extra}")
     print(f"  edit via make up / by hand {ratio:13.2f}x")
+    print("  make up, per round: " + "; ".join(
+        f"{r['failed']}/{r['requests']} failed, first page {'new' if r['first page shows the edit'] else 'OLD'}"
+        for r in per_round))
+    print(f"  goal: 0 failed in every round and the first page new: "
+          f"{'met' if all(r['failed'] == 0 and r['first page shows the edit'] for r in per_round) else 'MISSED'}")
     OUT.mkdir(parents=True, exist_ok=True)
     out = OUT / "edit-loop.json"
     out.write_text(json.dumps({"rounds": args.rounds, "seconds": times, "median": medians,
                                "make up / by hand": ratio, "failed": failed, "requests": requests_seen,
-                               "failures": failures}, indent=2))
+                               "failures": failures, "make up rounds": per_round}, indent=2))
     print(f"wrote {out}")
     return 0
 
