@@ -71,7 +71,7 @@ class RealNode(Embedded):
     def verify(self, outputs: dict, env: dict[str, str]) -> None:
         rolled_out(self, outputs.get("namespace"), env)
         port = outputs.get("frontendNodePort")
-        page_answers(node_port_page(f"http://127.0.0.1:{port}/"), f"at http://127.0.0.1:{port}/")
+        page_answers(node_port_page(f"http://127.0.0.1:{port}/", outputs.get("builds")), f"at http://127.0.0.1:{port}/")
 
     def describe(self, outputs: dict) -> None:
         say(f"deployed to the embedded cluster (real node, context {self.context}); inspect: "

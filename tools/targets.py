@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -149,12 +150,14 @@ class Target:
         )
 
     def verify(self, outputs: dict, env: dict[str, str]) -> None:
-        """Return when the new code serves: no old pod left, the page answering through the API server."""
+        """Return when the new code serves: no old pod left, the page answering through the API server
+    and naming the builds just deployed."""
         namespace = outputs.get("namespace")
         rolled_out(self, namespace, env)
         if not simulated_nodes(self, env):
             service = outputs.get("frontendServiceName")
-            page_answers(proxied_page(self, namespace, service, env), f"(service {namespace}/{service})")
+            page_answers(proxied_page(self, namespace, service, env, outputs.get("builds")),
+                         f"(service {namespace}/{service})")
 
     def describe(self, outputs: dict) -> None:
         where = outputs.get("frontendUrl") or outputs.get("openCommand")
@@ -223,7 +226,8 @@ def yours(stack: str) -> Target:
 
 
 def page_answers(probe: Callable[[], tuple[bool, str]], what: str) -> None:
-    """Poll until the shop's page answers 200 (the pods are ready; this proves the path to them)."""
+    """Poll until the shop's page answers 200 naming the new builds (the pods are ready; this proves
+    the path to them, and that nothing old answers)."""
     deadline = time.monotonic() + PAGE_DEADLINE
     last = "no answer yet"
     while True:
@@ -236,25 +240,45 @@ def page_answers(probe: Callable[[], tuple[bool, str]], what: str) -> None:
         time.sleep(0.5)
 
 
-def node_port_page(url: str) -> Callable[[], tuple[bool, str]]:
+_BUILDS = re.compile(r'<meta name="shop-builds" content="frontend=(?P<frontend>\S+) backend=(?P<backend>\S+)">')
+
+
+def new_builds(html: str, builds: dict | None) -> tuple[bool, str]:
+    """Does the page name the builds just deployed (the stack's `builds` output)? Stacks from
+    before builds were exported have none: any page then does."""
+    if not builds:
+        return True, ""
+    found = _BUILDS.search(html)
+    named = found.groupdict() if found else {}
+    if named == {"frontend": builds.get("frontend"), "backend": builds.get("backend")}:
+        return True, ""
+    return False, f"the page names builds {named or 'none'}, not the new {builds}"
+
+
+def node_port_page(url: str, builds: dict | None = None) -> Callable[[], tuple[bool, str]]:
     def probe() -> tuple[bool, str]:
         try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                return answer.status == 200, f"HTTP {answer.status}"
+            with urllib.request.urlopen(urllib.request.Request(url, headers={"Connection": "close"}),
+                                        timeout=5) as answer:
+                if answer.status != 200:
+                    return False, f"HTTP {answer.status}"
+                return new_builds(answer.read().decode("utf-8", "replace"), builds)
         except (OSError, urllib.error.URLError) as exc:
             return False, str(exc)
     return probe
 
 
 def proxied_page(target: Target, namespace: str | None, service: str | None,
-                 env: dict[str, str]) -> Callable[[], tuple[bool, str]]:
+                 env: dict[str, str], builds: dict | None = None) -> Callable[[], tuple[bool, str]]:
     """The page through the frontend Service, via the API server's proxy: any cluster, no port-forward."""
     argv = target.kubectl("get", "--raw", f"/api/v1/namespaces/{namespace}/services/{service}:http/proxy/",
                           "--request-timeout=5s")
 
     def probe() -> tuple[bool, str]:
         proc = subprocess.run(argv, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
-        return proc.returncode == 0, proc.stderr.strip()[-300:]
+        if proc.returncode != 0:
+            return False, proc.stderr.strip()[-300:]
+        return new_builds(proc.stdout, builds)
     return probe
 
 

@@ -23,9 +23,11 @@ def index():
         observability.backend_call(observability.OUTCOMES[error.status], time.perf_counter() - started, None)
         raise
     observability.backend_call("ok", time.perf_counter() - started, inventory.build)
-    page = render_template("index.html", items=inventory.items)
-    # Which backend build answered: with X-Shop-Build (this frontend's), the page names both.
-    return page, 200, {BACKEND_BUILD_HEADER: inventory.build or "unknown"}
+    # Which builds answered: in a header (with X-Shop-Build, this frontend's) and in the page's
+    # <meta name="shop-builds">, which `make up` reads through the API server's proxy.
+    builds = {"frontend": current_app.extensions["observability"].build, "backend": inventory.build or "unknown"}
+    page = render_template("index.html", items=inventory.items, builds=builds)
+    return page, 200, {BACKEND_BUILD_HEADER: builds["backend"]}
 
 
 @bp.get("/healthz")

@@ -143,6 +143,8 @@ def test_the_page_names_both_builds(monkeypatch, config_path, write_config, stub
     response = app.test_client().get("/")
     assert response.headers["X-Shop-Build"] == "frontend-9f8e7d"
     assert response.headers["X-Shop-Backend-Build"] == "backend-0a1b2c"
+    assert '<meta name="shop-builds" content="frontend=frontend-9f8e7d backend=backend-0a1b2c">' in response.get_data(
+        as_text=True)
     assert observability.REGISTRY.get_sample_value("shop_build_info", {"build": "frontend-9f8e7d"}) == 1
     assert app.test_client().get("/healthz").headers["X-Shop-Build"] == "frontend-9f8e7d"
 
