@@ -184,8 +184,9 @@ def running_prometheus(kube: Kube, *, timeout: float = 90) -> Iterator[Prometheu
     """Prometheus deployed and Ready, its API answering; removed on the way out."""
     started = time.monotonic()
     load_image()
-    kube.run("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests()}))
     try:
+        # Inside: an apply that fails half-way leaves what it made to the removal below.
+        kube.run("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests()}))
         kube.run("rollout", "status", f"deployment/{NAME}", "--namespace", NAMESPACE, f"--timeout={timeout:.0f}s",
                  timeout=timeout + 10)
         prometheus = Prometheus(f"http://127.0.0.1:{node_port(kube)}")
