@@ -156,6 +156,8 @@ class Cluster:
             f"{options}"
             "  bindAddress: 127.0.0.1  # kwokctl's default is 0.0.0.0, and etcd has no auth\n"
             "  kubeAdmission: true  # the default admission plugins, Pod Security Admission among them\n"
+            # In-cluster clients dial the `kubernetes` Service's IP: its name must be in the certificate.
+            f"  kubeApiserverCertSANs: [{real_node.API_SERVICE_IP}]\n"
             "componentsPatches:\n"
             "- name: kube-apiserver\n"
             "  extraArgs:\n"

@@ -199,23 +199,32 @@ def save(tags: list[str], out) -> None:
         raise ImagesError(f"docker save {' '.join(tags)} failed: {proc.stderr.decode(errors='replace').strip()}")
 
 
-def import_pause(pause_binary: Path, tag_name: str) -> None:
-    """An image holding only the static pause binary (the pod sandbox), from our toolchain build."""
+def import_binary(binary: Path, tag_name: str, *, path: str, user: str) -> None:
+    """An image holding only one static binary, at `path`, its entrypoint, run as `user` (uid:gid).
+
+    No base image: a static build needs no libc, shell or package manager; pods mount what else it
+    reads (configuration, service account, resolv.conf)."""
     ensure_docker()
     if image_exists(tag_name):
         return
-    staging = state_dir() / "pause-rootfs"
+    staging = state_dir() / "binary-rootfs"
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    shutil.copyfile(pause_binary, staging / "pause")
-    (staging / "pause").chmod(0o755)
-    tarball = state_dir() / "pause.tar"
-    subprocess.run(["tar", "-C", str(staging), "-cf", str(tarball), "pause"], check=True)
+    target = staging / path.lstrip("/")
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(binary, target)
+    target.chmod(0o755)
+    tarball = state_dir() / "binary.tar"
+    subprocess.run(["tar", "-C", str(staging), "-cf", str(tarball), "."], check=True)
     with open(tarball, "rb") as data:
-        run(["docker", "import", "--change", 'ENTRYPOINT ["/pause"]', "--change", "USER 65535:65535", "-", tag_name],
-            "docker import of the pause image", stdin=data)
+        run(["docker", "import", "--change", f'ENTRYPOINT ["{path}"]', "--change", f"USER {user}", "-", tag_name],
+            f"docker import of {tag_name}", stdin=data)
     shutil.rmtree(staging)
     tarball.unlink()
+
+
+def import_pause(pause_binary: Path, tag_name: str) -> None:
+    """An image holding only the static pause binary (the pod sandbox), from our toolchain build."""
+    import_binary(pause_binary, tag_name, path="/pause", user="65535:65535")
 
 
 def stop() -> None:

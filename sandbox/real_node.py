@@ -14,7 +14,9 @@ this module runs, as host processes from `sandbox/toolchain install node`:
   gateway address (pods use it as their nameserver), forwarding nothing, so it
   can never loop back to the host's stub resolver;
 - kube-router's network policy controller alone (iptables + ipset), so the
-  shop's NetworkPolicies are enforced.
+  shop's NetworkPolicies are enforced;
+- a route for pods to the API server through the `kubernetes` Service (in-cluster
+  clients: a Prometheus's service discovery), which listens on 127.0.0.1 only.
 
 Pods live on a bridge of our own (`pshop0`, 10.244.0.0/24, host-local IPAM,
 masquerade), with br_netfilter and ip_forward on. Why not
@@ -23,7 +25,7 @@ downloads), starts CoreDNS as a pod from a registry image and expects a
 Kubernetes source tree with _output; here the control plane is already ours
 (kwokctl), so only the node is started by hand.
 
-`stop_node()` undoes everything: kube-proxy's rules (`kube-proxy --cleanup`),
+`stop_node()` undoes everything: kube-proxy's rules (`kube-proxy --cleanup`), the API route,
 kube-router's chains and ipsets, the pods' sandboxes and their CNI rules, mounts
 under our directories, the bridge, and ip_forward as it was.
 """
@@ -31,8 +33,10 @@ under our directories, the bridge, and ip_forward as it was.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -48,6 +52,12 @@ NODE = "python-shop-node"
 # restores no rule the teardown removes).
 NODE_PROCESSES = ("kube-router", "kubelet", "kube-proxy", "coredns", "containerd")
 SERVICE_CIDR = "10.96.0.0/12"  # the API server's --service-cluster-ip-range (sandbox/cluster)
+# The `kubernetes` Service's ClusterIP (the range's first address), which in-cluster clients dial;
+# sandbox/cluster adds it to the API server certificate's names.
+API_SERVICE_IP = str(ipaddress.ip_network(SERVICE_CIDR)[1])
+# KUBE-: remove_kube_chains() and leftovers() take it with kube-proxy's and the kubelet's. None of
+# kube-proxy's stale-chain prefixes (KUBE-SVC-, KUBE-SEP-, ...) nor kube-router's.
+API_ROUTE_CHAIN = "KUBE-PSHOP-API-SERVICE"
 POD_SUBNET = "10.244.0.0/24"
 GATEWAY = "10.244.0.1"  # the bridge's address: pods' gateway and their DNS server
 BRIDGE = "pshop0"
@@ -347,6 +357,7 @@ def start_node(kubeconfig: Path, client_ca: Path, kubectl, deadline: float) -> N
     wait(f"node {NODE} to be Ready",
          lambda: kubectl("get", "node", NODE, "-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status}")
          .stdout.strip() == "True", deadline, "kubelet")
+    route_api_service(kubeconfig, deadline)
     # NetworkPolicy, enforced: the bridge CNI plugin enforces none. Only kube-router's policy
     # controller runs (iptables + ipset); routing and the service proxy stay the node's own.
     start("kube-router", [
@@ -357,6 +368,29 @@ def start_node(kubeconfig: Path, client_ca: Path, kubectl, deadline: float) -> N
         "--service-cluster-ip-range", SERVICE_CIDR,
         "--health-port=0", "--metrics-port=0",
     ])
+
+
+def route_api_service(kubeconfig: Path, deadline: float) -> None:
+    """Pods reach the API server at the `kubernetes` Service, as on any cluster.
+
+    Its endpoint is the host's address (the API server's advertise address) while it listens on
+    127.0.0.1 only, so kube-proxy's rule leads nowhere. Ours, ahead of kube-proxy's jump in nat
+    PREROUTING, sends the pods' packets for the Service to the loopback listener: nothing new
+    listens anywhere (kube-proxy's route_localnet, set for the loopback NodePorts, lets them in).
+    kube-proxy prepends its jump only while it is missing, so ours goes in once that is there."""
+    match = re.search(r"server: https://127\.0\.0\.1:(\d+)", kubeconfig.read_text())
+    if not match:
+        raise NodeError(f"{kubeconfig}: no API server on https://127.0.0.1:<port>")
+    wait("kube-proxy's service rules", lambda: "-j KUBE-SERVICES" in sh("iptables", "-t", "nat", "-S", "PREROUTING").stdout,
+         deadline, "kube-proxy")
+    if sh("iptables", "-t", "nat", "-N", API_ROUTE_CHAIN, check=False).returncode != 0:
+        sh("iptables", "-t", "nat", "-F", API_ROUTE_CHAIN)  # an earlier start's
+    sh("iptables", "-t", "nat", "-A", API_ROUTE_CHAIN, "-d", f"{API_SERVICE_IP}/32", "-p", "tcp", "--dport", "443",
+       "-m", "comment", "--comment", "pods to the API server on loopback", "-j", "DNAT",
+       "--to-destination", f"127.0.0.1:{match.group(1)}")
+    jump = ["PREROUTING", "-i", BRIDGE, "-j", API_ROUTE_CHAIN]
+    if sh("iptables", "-t", "nat", "-C", *jump, check=False).returncode != 0:
+        sh("iptables", "-t", "nat", "-I", jump[0], "1", *jump[1:])
 
 
 def stop_node() -> list[str]:

@@ -7,7 +7,7 @@
 
 Groups: pulumi (CLI, Python language host, kubernetes provider),
 kube (etcd, kube-apiserver, controller-manager, scheduler, kubectl, kwok),
-node (kubelet, kube-proxy, containerd, CoreDNS, kube-router, pause: real pods).
+node (kubelet, kube-proxy, containerd, CoreDNS, kube-router, pause: real pods; Prometheus, for the tests).
 The cache lives outside the repo (PYTHON_SHOP_CACHE, default
 $XDG_CACHE_HOME/python-shop, i.e. ~/.cache/python-shop) and is keyed by version, so warm runs cost seconds.
 """

@@ -8,13 +8,18 @@ pause is C: compiled from the build/pause/linux/pause.c that ships in the
 Kubernetes module, static, as its Makefile does. kube-router's network policy
 controller enforces NetworkPolicy with iptables and ipset (the bridge CNI
 plugin enforces none); built inside a copy of its module, as containerd is.
+Prometheus is no part of the node: the tests deploy it onto the node to scrape
+the shop's pods (tests/support/prometheus.py). It is in this group because
+`make test` installs the group anyway.
 runc, the CNI plugins, iptables, ipset and conntrack come from the host
 (python3 -m sandbox.system_packages node).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+import time
 from pathlib import Path
 
 from sandbox.recipes import common
@@ -30,6 +35,16 @@ KUBE_ROUTER_MODULE = "github.com/cloudnativelabs/kube-router/v2"
 # The only release the module proxy serves here; advisories are reported against it, so it runs
 # for the sandbox's one local node only, with its router and proxy off (sandbox/README.md).
 KUBE_ROUTER_VERSION = "v2.1.0"
+
+PROMETHEUS_MODULE = "github.com/prometheus/prometheus"
+# Prometheus 3.x's module is tagged v0.3MM.P for release 3.MM.P: v0.316.0 is 3.16.0 (its VERSION
+# file). The newest the module proxy served on 2026-12-01; its go.mod asks for Go 1.26.7.
+PROMETHEUS_MODULE_VERSION = "v0.316.0"
+PROMETHEUS_VERSION = "3.16.0"
+# .promu.yml's tags minus builtinassets (the web UI's compiled assets: the tests use the HTTP API
+# only), plus upstream's documented switches to build Kubernetes service discovery alone
+# (its README, "Service discovery plugins"): no cloud provider's SDK, which nothing here uses.
+PROMETHEUS_TAGS = "netgo,remove_all_sd,enable_kubernetes_sd"
 
 # containerd's Makefile: no btrfs (needs its C headers); shims and daemon static.
 CONTAINERD_TAGS = "no_btrfs"
@@ -76,6 +91,30 @@ def _build_kube_router(component: Component, workdir: Path, outbin: Path) -> Non
     common.check_version(outbin / "kube-router", KUBE_ROUTER_VERSION)
 
 
+def prometheus_ldflags(build_date: str) -> str:
+    """.promu.yml's -X flags. Revision stays unset: a module download carries no commit.
+    Branch is what promu reads off a release's detached tag checkout; the date is the tag's
+    (reproducible, promu's "20060102-15:04:05" layout) and the user a fixed name, not this host."""
+    values = {
+        "Version": PROMETHEUS_VERSION,
+        "Branch": "HEAD",
+        "BuildUser": "python-shop@toolchain",
+        "BuildDate": build_date,
+    }
+    flags = [f"-X github.com/prometheus/common/version.{key}={value}" for key, value in values.items()]
+    return " ".join(flags + [STRIP])
+
+
+def _build_prometheus(component: Component, workdir: Path, outbin: Path) -> None:
+    info = common.download_module(PROMETHEUS_MODULE, PROMETHEUS_MODULE_VERSION, workdir)
+    stamp = json.loads(Path(info["Info"]).read_text())["Time"]  # e.g. 2026-11-05T15:06:51Z
+    build_date = time.strftime("%Y%m%d-%H:%M:%S", time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
+    common.single_module_wrapper(workdir, "prometheus", PROMETHEUS_MODULE, PROMETHEUS_MODULE_VERSION)
+    common.go_build([("prometheus", f"{PROMETHEUS_MODULE}/cmd/prometheus")], cwd=workdir, outbin=outbin,
+                    ldflags=prometheus_ldflags(build_date), tags=PROMETHEUS_TAGS, env={"CGO_ENABLED": "0"})
+    common.check_version(outbin / "prometheus", f"prometheus, version {PROMETHEUS_VERSION} (branch: HEAD")
+
+
 def _build_pause(component: Component, workdir: Path, outbin: Path) -> None:
     info = common.download_module(KUBERNETES_MODULE, KUBERNETES_VERSION, workdir)
     source = Path(info["Dir"]) / "build" / "pause" / "linux" / "pause.c"
@@ -101,4 +140,8 @@ COMPONENTS: list[Component] = [
               build=_build_kube_router, recipe={"ldflags": kube_router_ldflags(), "cgo": "0"}),
     Component(name="pause", version=PAUSE_VERSION, binaries=("pause",), build=_build_pause,
               recipe={"cflags": "-Os -Wall -Werror -static"}),
+    # Last: the node runs without it, and its build is the longest of the group's.
+    Component(name="prometheus", version=PROMETHEUS_VERSION, binaries=("prometheus",), build=_build_prometheus,
+              recipe={"module": PROMETHEUS_MODULE_VERSION, "tags": PROMETHEUS_TAGS, "cgo": "0",
+                      "ldflags": prometheus_ldflags("<tag time>")}),
 ]

@@ -41,6 +41,13 @@ def running_cluster(*flags: str, timeout: float):
         assert down.returncode == 0, down.stderr
 
 
+def up_again(*flags: str, timeout: float) -> None:
+    """The session's cluster running, should a test before have taken it down (test_pods' last test
+    checks `down`): `sandbox/cluster up` is idempotent, about a second when the cluster runs."""
+    up = cluster_cli("up", *flags, timeout=timeout)
+    if up.returncode != 0:
+        pytest.fail(f"sandbox/cluster up {' '.join(flags)} failed:\n{up.stderr[-4000:]}")
+
 
 def deployed_stack(cluster: Cluster, workdir: Path, stack_name: str):
     """A throwaway stack of the program pointed at `cluster`, up for the caller's scope, destroyed after."""
