@@ -19,6 +19,7 @@ import requests
 from infra import app_images
 from sandbox import real_node
 from sandbox.kube import Kube
+from tests.support import prometheus
 from tests.support.clusters import TEST_CLUSTER, cluster_cli, deployed_stack
 from tests.support.load import Load
 from tests.support.net import wait_until
@@ -102,17 +103,26 @@ def kernel_lacks_ipset() -> str | None:
     return None if created.returncode == 0 else f"ip_set (CONFIG_IP_SET): {created.stderr.strip()}"
 
 
-def seen_from_outside(kube: Kube, url: str) -> str:
-    """Run a pod in `default` (no NetworkPolicy selects it) that fetches `url`; its one line."""
+def seen_from_outside(kube: Kube, url: str, namespace: str = "default") -> str:
+    """Run a pod in `namespace` (by default `default`, which no NetworkPolicy admits) that fetches
+    `url`; its one line."""
     name = f"outside-{time.monotonic_ns()}"
-    kube.run("run", name, "--namespace", "default", f"--image={app_images.reference('backend')}",
-             "--image-pull-policy=Never", "--restart=Never", "--command", "--", "python3", "-c", PROBE, url)
+    # The restricted profile's fields, for namespaces that enforce it (monitoring does).
+    overrides = json.dumps({"spec": {"securityContext": {"runAsNonRoot": True, "runAsUser": 10001,
+                                                         "seccompProfile": {"type": "RuntimeDefault"}},
+                                     "containers": [{"name": name, "image": app_images.reference("backend"),
+                                                     "imagePullPolicy": "Never",
+                                                     "command": ["python3", "-c", PROBE, url],
+                                                     "securityContext": {"allowPrivilegeEscalation": False,
+                                                                         "capabilities": {"drop": ["ALL"]}}}]}})
+    kube.run("run", name, "--namespace", namespace, f"--image={app_images.reference('backend')}",
+             "--restart=Never", f"--overrides={overrides}")
     try:
-        wait_until(lambda: kube.get("pod", name, "default")["status"].get("phase") in ("Succeeded", "Failed"),
+        wait_until(lambda: kube.get("pod", name, namespace)["status"].get("phase") in ("Succeeded", "Failed"),
                    timeout=60, what=f"pod {name} to finish")
-        return kube.run("logs", name, "--namespace", "default").stdout.strip()
+        return kube.run("logs", name, "--namespace", namespace).stdout.strip()
     finally:
-        kube.run("delete", "pod", name, "--namespace", "default", "--wait=false", check=False)
+        kube.run("delete", "pod", name, "--namespace", namespace, "--wait=false", check=False)
 
 
 def test_network_policies_keep_everyone_but_the_frontend_away_from_the_backend(real_cluster, shop_stack):
@@ -251,6 +261,60 @@ def test_a_new_backend_tag_rolls_out_under_load_with_no_failed_request(real_clus
     new_pods = running_pods(kube, BACKEND)
     assert {p["metadata"]["uid"] for p in new_pods}.isdisjoint(old_pods)
     assert [p["spec"]["containers"][0]["image"] for p in new_pods] == ["python-shop-backend:0.1.1"]
+
+
+PAGES, OUTAGE_PAGES = 20, 5
+
+
+def metric(running, expr: str) -> float:
+    """The value of a PromQL expression that sums to one series (0 when nothing matches yet)."""
+    result = running.query(expr)
+    return float(result[0]["value"][1]) if result else 0.0
+
+
+def test_prometheus_counts_the_pages_and_the_backend_outages_and_only_its_namespace_reads_them(real_cluster,
+                                                                                                shop_stack):
+    kube = real_cluster.kube
+    url = page_url(kube)
+    pages = f'sum(shop_http_requests_total{{namespace="{NAMESPACE}", app="{FRONTEND}", route="/", status="200"}})'
+    ok_calls = f'sum(shop_backend_calls_total{{namespace="{NAMESPACE}", app="{FRONTEND}", outcome="ok"}})'
+    down_calls = f'sum(shop_backend_calls_total{{namespace="{NAMESPACE}", app="{FRONTEND}", outcome="unavailable"}})'
+    with prometheus.running_prometheus(kube) as running:
+        # Both apps found through their pods' annotations, and scraped.
+        running.wait_for(f'count(up{{namespace="{NAMESPACE}"}} == 1) == 2', timeout=60)
+        before_pages, before_ok = metric(running, pages), metric(running, ok_calls)
+        for _ in range(PAGES):
+            assert requests.get(url, timeout=10).status_code == 200
+        running.wait_for(f"{pages} == {before_pages + PAGES}", timeout=30)
+        running.wait_for(f"{ok_calls} == {before_ok + PAGES}", timeout=30)
+        builds = running.query(f'shop_build_info{{namespace="{NAMESPACE}"}}')
+        # Each app names the build it runs: its image's tag (the backend's is 0.1.1 by now, set above).
+        assert {(b["metric"]["app"], b["metric"]["build"]) for b in builds} == {
+            (app, running_pods(kube, app)[0]["spec"]["containers"][0]["image"].rsplit(":", 1)[1])
+            for app in (BACKEND, FRONTEND)}
+
+        # The backend stopped: each page is a 503, counted by its outcome.
+        before_down = metric(running, down_calls)
+        kube.run("scale", "deployment", BACKEND, "--namespace", NAMESPACE, "--replicas=0")
+        try:
+            wait_until(lambda: not running_pods(kube, BACKEND), timeout=60, what="the backend's pod to go")
+            statuses = [requests.get(url, timeout=10).status_code for _ in range(OUTAGE_PAGES)]
+            assert statuses == [503] * OUTAGE_PAGES
+            running.wait_for(f"{down_calls} == {before_down + OUTAGE_PAGES}", timeout=30)
+        finally:
+            kube.run("scale", "deployment", BACKEND, "--namespace", NAMESPACE, "--replicas=1")
+            kube.run("rollout", "status", "deployment", BACKEND, "--namespace", NAMESPACE, "--timeout=120s")
+
+        # The metrics port: open to the scraper's namespace, closed to any other (NetworkPolicy).
+        if not kernel_lacks_ipset():
+            [pod] = running_pods(kube, FRONTEND)
+            metrics_url = f"http://{pod['status']['podIP']}:9464/metrics"
+            assert seen_from_outside(kube, metrics_url, namespace=prometheus.NAMESPACE) == "status 200"
+            assert seen_from_outside(kube, metrics_url) == "error URLError"
+    # Removed, the test's Prometheus leaves neither its namespace nor its cluster-wide RBAC.
+    assert not kube.exists("namespace", prometheus.NAMESPACE)
+    assert not kube.exists("clusterrole", prometheus.NAME)
+    assert not kube.exists("clusterrolebinding", prometheus.NAME)
 
 
 def test_destroy_and_down_leave_nothing_on_the_host(real_cluster, shop_stack):
