@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -174,6 +176,31 @@ def test_make_up_with_nothing_changed_builds_nothing_and_changes_nothing(machine
         assert f" {change} " not in up.stdout.split("Resources:")[-1]
     assert "loaded into the node" not in up.stderr
     assert "built from" not in up.stderr
+
+
+def test_make_logs_follows_both_apps_with_each_line_labelled(machine):
+    repo, env = machine
+    url = shop_url(machine)
+    logs = subprocess.Popen(["make", "--no-print-directory", "logs"], cwd=repo, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL, start_new_session=True)
+    seen: list[str] = []
+    try:
+        request_id = f"make-logs-{time.monotonic_ns()}"
+        deadline = time.monotonic() + 60  # kubectl attaching to each pod takes a second or two
+        wanted = {"frontend", "backend"}
+        reader = threading.Thread(target=lambda: seen.extend(iter(logs.stdout.readline, "")), daemon=True)
+        reader.start()
+        while wanted and time.monotonic() < deadline:
+            requests.get(url, headers={"X-Request-ID": request_id}, timeout=10)
+            for line in list(seen):
+                app = line.split(" ", 1)[0]
+                if app in wanted and f'"request_id": "{request_id}"' in line and " | {" in line:
+                    wanted.discard(app)
+            time.sleep(0.5)
+        assert not wanted, f"no line of {wanted} with request {request_id}; got {seen[-10:]}"
+    finally:
+        os.killpg(logs.pid, signal.SIGINT)
+        logs.wait(timeout=30)
 
 
 def test_make_down_leaves_nothing_behind(machine):
