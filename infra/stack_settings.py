@@ -66,6 +66,13 @@ def image_tag(reference: str) -> str | None:
     return match["tag"] if match else None
 
 
+def image_build(reference: str) -> str | None:
+    """The build an image reference names: its digest when it has one (the runtime pulls by the digest,
+    whatever the tag says), else its tag; None for neither."""
+    match = _IMAGE.match(reference)
+    return (match["digest"] or match["tag"]) if match else None
+
+
 def _image(raw: str) -> str:
     match = _IMAGE.match(raw)
     if not match or not (match["tag"] or match["digest"]) or match["tag"] == "latest":
