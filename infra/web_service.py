@@ -27,6 +27,9 @@ CONTAINER_PORT = 8080  # every app listens here inside its pod: the Procfile's $
 # scraper the NetworkPolicy admits reaches them (9464: OpenTelemetry's Prometheus exporter's port).
 METRICS_PORT = 9464
 METRICS_PATH = "/metrics"  # where the apps serve them, and where every scraper looks unless told otherwise
+# monitoring: annotations. What Prometheus's stock kubernetes-pods scrape job, and most agents, read.
+SCRAPE_ANNOTATIONS = {"prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT),
+                      "prometheus.io/path": METRICS_PATH}
 # PROMETHEUS_MULTIPROC_DIR: prometheus_client's files, one set per server worker process, which the
 # worker that answers /metrics adds up; a volume of their own, shared by the workers, apart from /tmp.
 METRICS_DIR = "/var/run/shop-metrics"
@@ -91,6 +94,8 @@ class WebService(pulumi.ComponentResource):
         env: dict[str, str] | None = None,
         reachable_from: Sequence[str] | Literal["anywhere"] = (),
         network_policy: bool,
+        monitoring: str,
+        monitoring_namespace: str,
         opts: pulumi.ResourceOptions | None = None,
     ):
         """
@@ -108,6 +113,13 @@ class WebService(pulumi.ComponentResource):
             nobody else (the namespace denies all ingress by default). Its own NetworkPolicy,
             `<name>-from-<those services, without the python-shop- prefix>` or `-from-anywhere`.
         network_policy: False leaves that NetworkPolicy out (`networkPolicies: false`).
+        monitoring: how a Prometheus finds the metrics port (`monitoring`): "annotations", the
+            SCRAPE_ANNOTATIONS on its pods; "podmonitor", a Prometheus-operator PodMonitor `<name>`
+            selecting its pods' `metrics` port (a PodMonitor, not a ServiceMonitor: the port is not
+            on the Service; the cluster needs the operator's CRDs); "off", neither.
+        monitoring_namespace: the namespace the scraper runs in (`monitoringNamespace`). Unless
+            monitoring is "off", the NetworkPolicy's second rule lets its pods, and no others, reach
+            the metrics port.
         resources: requests and limits of its one container (the guardrails require limits).
         image_from_source: True when `image` is built from this repository into the cluster's
             own image store (`make up`, infra/app_images.py) rather than pushed to a registry.
@@ -132,6 +144,9 @@ class WebService(pulumi.ComponentResource):
         if image_from_source:
             metadata["annotations"] = {"pulumi.com/timeoutSeconds": str((STARTUP_SECONDS + 10) * replicas)}
         container = _container(name, image, image_from_source, resources, env, config_mount)
+        template_metadata: dict = {"labels": pod_labels}
+        if monitoring == "annotations":
+            template_metadata["annotations"] = SCRAPE_ANNOTATIONS
         self.deployment = k8s.apps.v1.Deployment(
             name,
             metadata=metadata,
@@ -141,7 +156,7 @@ class WebService(pulumi.ComponentResource):
                 "strategy": {"type": "RollingUpdate",
                              "rollingUpdate": {"maxSurge": MAX_SURGE, "maxUnavailable": MAX_UNAVAILABLE}},
                 "revisionHistoryLimit": REVISION_HISTORY,
-                "template": {"metadata": {"labels": pod_labels}, "spec": _pod_spec(container, config_mount)},
+                "template": {"metadata": template_metadata, "spec": _pod_spec(container, config_mount)},
             },
             opts=child,
         )
@@ -166,13 +181,25 @@ class WebService(pulumi.ComponentResource):
             opts=child,
         )
 
+        if monitoring == "podmonitor":
+            self.pod_monitor = k8s.apiextensions.CustomResource(
+                name,
+                api_version="monitoring.coreos.com/v1",
+                kind="PodMonitor",
+                metadata={"name": name, "namespace": namespace, "labels": service_labels},
+                spec={"selector": {"matchLabels": selector},
+                      "podMetricsEndpoints": [{"port": "metrics", "path": METRICS_PATH}]},
+                opts=child,
+            )
+
         if network_policy:
-            self.network_policy = self._ingress_policy(name, namespace, reachable_from, child)
+            scraper = None if monitoring == "off" else monitoring_namespace
+            self.network_policy = self._ingress_policy(name, namespace, reachable_from, scraper, child)
 
         self.register_outputs({"deployment": self.deployment.metadata.name, "service": self.service.metadata.name})
 
     def _ingress_policy(self, name: str, namespace: pulumi.Input[str], reachable_from: Sequence[str] | str,
-                        opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
+                        scraper_namespace: str | None, opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
         http = [{"protocol": "TCP", "port": "http"}]  # the named container port, not the Service port
         if reachable_from == ANYWHERE:
             suffix, rule = "anywhere", {"ports": http}
@@ -181,11 +208,18 @@ class WebService(pulumi.ComponentResource):
             suffix = "-".join(sources) or "nobody"
             rule = {"from": [{"podSelector": {"matchLabels": labels.selector(s)}} for s in reachable_from],
                     "ports": http}
-        policy = f"{name}-from-{suffix}"
+        rules = [rule]
+        if scraper_namespace:
+            # The scraper's namespace to the metrics port, and nothing else to it. A rule of its own, after
+            # the first: the policy keeps its name and URN, and a stack deployed before updates it in place.
+            rules.append({"from": [{"namespaceSelector": {"matchLabels": {
+                              "kubernetes.io/metadata.name": scraper_namespace}}}],
+                          "ports": [{"protocol": "TCP", "port": "metrics"}]})
+        policy = f"{name}-from-{suffix}"  # the sources of its pages only: the name outlives a change of monitoring
         return k8s.networking.v1.NetworkPolicy(
             policy,
             metadata={"name": policy, "namespace": namespace, "labels": labels.MANAGED},
-            spec={"podSelector": {"matchLabels": self.selector}, "policyTypes": ["Ingress"], "ingress": [rule]},
+            spec={"podSelector": {"matchLabels": self.selector}, "policyTypes": ["Ingress"], "ingress": rules},
             # Stacks deployed before declared it beside the services, not inside one.
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
                 aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)])),
