@@ -3,7 +3,8 @@
 Read the settings; the provider and the namespace (default-deny ingress); the backend, which
 only the frontend may reach; the frontend's config, built from the backend Service's outputs;
 the frontend, which anyone may reach; what users need to find it. Each app's image is the one
-built from its folder (app_images) unless the stack names one.
+built from its folder (app_images) unless the stack names one; each app's metrics port is found
+by a Prometheus as `monitoring` says and reached from `monitoringNamespace` alone.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def deploy(settings: Settings) -> None:
         service_port=settings.backend_port,
         reachable_from=["python-shop-frontend"],
         network_policy=settings.network_policies,
+        monitoring=settings.monitoring,
+        monitoring_namespace=settings.monitoring_namespace,
         opts=in_cluster,
     )
 
@@ -56,6 +59,8 @@ def deploy(settings: Settings) -> None:
         config_mount=frontend_config.mount,
         reachable_from=ANYWHERE,
         network_policy=settings.network_policies,
+        monitoring=settings.monitoring,
+        monitoring_namespace=settings.monitoring_namespace,
         opts=in_cluster,
     )
 

@@ -21,6 +21,7 @@ import yaml
 PROJECT = "python-shop"
 PROJECT_FILE = Path(__file__).resolve().parents[1] / "Pulumi.yaml"
 SERVICE_TYPES = ("NodePort", "ClusterIP", "LoadBalancer")
+MONITORING = ("off", "annotations", "podmonitor")  # how a Prometheus finds the apps' metrics (web_service.py)
 MAX_REPLICAS = 50
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -46,6 +47,8 @@ class Settings:
     backend_port: int
     frontend_service_type: str
     network_policies: bool
+    monitoring: str  # one of MONITORING
+    monitoring_namespace: str
     adopt_existing: bool
     render_dir: str | None
     kube_context: str | None
@@ -64,6 +67,13 @@ def image_tag(reference: str) -> str | None:
     """The tag of an image reference, if it has one (a registry's host:port is no tag)."""
     match = _IMAGE.match(reference)
     return match["tag"] if match else None
+
+
+def image_build(reference: str) -> str | None:
+    """The build an image reference names: its digest when it has one (the runtime pulls by the digest,
+    whatever the tag says), else its tag; None for neither."""
+    match = _IMAGE.match(reference)
+    return (match["digest"] or match["tag"]) if match else None
 
 
 def _image(raw: str) -> str:
@@ -131,6 +141,10 @@ CHECKS: dict[str, tuple[Callable[[str], Any], str]] = {
     "frontendServiceType": (_one_of(*SERVICE_TYPES), f"one of {', '.join(SERVICE_TYPES)}"),
     "networkPolicies": (_boolean, "true or false (false for clusters whose network plugin does not enforce "
                         "NetworkPolicy)"),
+    "monitoring": (_one_of(*MONITORING), f"one of {', '.join(MONITORING)} (annotations: prometheus.io/* on the "
+                   "pods; podmonitor: a Prometheus-operator PodMonitor per app; off: neither)"),
+    "monitoringNamespace": (_dns_label, "a DNS label: the namespace the scraper runs in, lowercase letters, digits "
+                            "and '-', at most 63 characters"),
     "adoptExisting": (_boolean, "true (take over objects that already exist, e.g. from the original deploy.yaml) "
                       "or false"),
     "renderDir": (_optional(_path), "a directory path to write the manifests to, instead of a cluster"),

@@ -17,15 +17,26 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 import labels
-from stack_settings import image_tag
+from stack_settings import image_build, image_tag
 
 # Every default of a web service, each with its reason where it is defined (as cdk8s-plus
 # documents its defaults). The guardrails (policy/rules.py) check several of them.
 
 CONTAINER_PORT = 8080  # every app listens here inside its pod: the Procfile's $PORT
+# Each app's Prometheus metrics ($METRICS_PORT), apart from its pages: never on the Service, so only a
+# scraper the NetworkPolicy admits reaches them (9464: OpenTelemetry's Prometheus exporter's port).
+METRICS_PORT = 9464
+METRICS_PATH = "/metrics"  # where the apps serve them, and where every scraper looks unless told otherwise
+# monitoring: annotations. What Prometheus's stock kubernetes-pods scrape job, and most agents, read.
+SCRAPE_ANNOTATIONS = {"prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT),
+                      "prometheus.io/path": METRICS_PATH}
+# PROMETHEUS_MULTIPROC_DIR: prometheus_client's files, one set per server worker process, which the
+# worker that answers /metrics adds up; a volume of their own, shared by the workers, apart from /tmp.
+METRICS_DIR = "/var/run/shop-metrics"
+METRICS_DIR_SIZE_LIMIT = "16Mi"  # a few small files per worker process: a leak evicts the pod, never fills the node
 ANYWHERE: Literal["anywhere"] = "anywhere"  # reachable_from: any pod, and the node (NodePort, LoadBalancer)
 RUN_AS = 10001  # uid and gid: not root, and no user of the image or the host has it
-TMP_SIZE_LIMIT = "64Mi"  # /tmp, the one writable path (the root filesystem is read-only): scratch only
+TMP_SIZE_LIMIT = "64Mi"  # /tmp, writable scratch (the root filesystem is read-only): small files only
 PROBE_PATH = "/healthz"  # does no work and makes no backend call: it says the worker answers, no more
 PROBE_TIMEOUT_SECONDS = 2  # /healthz answers in milliseconds: 2 s without an answer is a stuck worker
 # (period, failures): startup up to 30 s, checked every second, so a pod is ready as soon as it is;
@@ -35,6 +46,10 @@ READINESS_PROBE = (5, 2)
 LIVENESS_PROBE = (10, 3)
 STARTUP_SECONDS = STARTUP_PROBE[0] * STARTUP_PROBE[1]  # the startup probe's whole budget
 PRE_STOP_SECONDS = 5  # serve on after termination starts: kube-proxy and pooled clients need that long to move
+# The flag the preStop hook creates and the app watches for ($SHOP_DRAIN_FILE): from the moment termination
+# starts, every answer carries `Connection: close`, so pooled keep-alive clients move to a new pod before
+# the server closes anything. On /tmp, which the hook and the app share.
+DRAIN_FILE = "/tmp/shop-draining"
 MAX_SURGE, MAX_UNAVAILABLE = 1, 0  # a new pod before an old one goes: capacity never drops in a rollout
 REVISION_HISTORY = 5  # old ReplicaSets kept for `kubectl rollout undo`: a few releases back, no more
 
@@ -79,6 +94,8 @@ class WebService(pulumi.ComponentResource):
         env: dict[str, str] | None = None,
         reachable_from: Sequence[str] | Literal["anywhere"] = (),
         network_policy: bool,
+        monitoring: str,
+        monitoring_namespace: str,
         opts: pulumi.ResourceOptions | None = None,
     ):
         """
@@ -88,11 +105,21 @@ class WebService(pulumi.ComponentResource):
         service_port: the Service's port; the container listens on CONTAINER_PORT whatever it is.
         service_type: ClusterIP by default: reachable in the cluster only, until a stack says otherwise.
         config_mount: a ConfigMap mounted read-only as a directory (updates reach the files).
-        env: extra environment variables (PORT is always CONTAINER_PORT).
+        env: extra environment variables. Always set besides (the apps' contract): PORT
+            (CONTAINER_PORT), METRICS_PORT, PROMETHEUS_MULTIPROC_DIR (METRICS_DIR), SHOP_BUILD (the
+            image's digest, else its tag: what the apps report as their build) and SHOP_DRAIN_FILE
+            (DRAIN_FILE).
         reachable_from: who may open its port: the names of other web services, or ANYWHERE;
             nobody else (the namespace denies all ingress by default). Its own NetworkPolicy,
             `<name>-from-<those services, without the python-shop- prefix>` or `-from-anywhere`.
         network_policy: False leaves that NetworkPolicy out (`networkPolicies: false`).
+        monitoring: how a Prometheus finds the metrics port (`monitoring`): "annotations", the
+            SCRAPE_ANNOTATIONS on its pods; "podmonitor", a Prometheus-operator PodMonitor `<name>`
+            selecting its pods' `metrics` port (a PodMonitor, not a ServiceMonitor: the port is not
+            on the Service; the cluster needs the operator's CRDs); "off", neither.
+        monitoring_namespace: the namespace the scraper runs in (`monitoringNamespace`). Unless
+            monitoring is "off", the NetworkPolicy's second rule lets its pods, and no others, reach
+            the metrics port.
         resources: requests and limits of its one container (the guardrails require limits).
         image_from_source: True when `image` is built from this repository into the cluster's
             own image store (`make up`, infra/app_images.py) rather than pushed to a registry.
@@ -117,6 +144,9 @@ class WebService(pulumi.ComponentResource):
         if image_from_source:
             metadata["annotations"] = {"pulumi.com/timeoutSeconds": str((STARTUP_SECONDS + 10) * replicas)}
         container = _container(name, image, image_from_source, resources, env, config_mount)
+        template_metadata: dict = {"labels": pod_labels}
+        if monitoring == "annotations":
+            template_metadata["annotations"] = SCRAPE_ANNOTATIONS
         self.deployment = k8s.apps.v1.Deployment(
             name,
             metadata=metadata,
@@ -126,7 +156,7 @@ class WebService(pulumi.ComponentResource):
                 "strategy": {"type": "RollingUpdate",
                              "rollingUpdate": {"maxSurge": MAX_SURGE, "maxUnavailable": MAX_UNAVAILABLE}},
                 "revisionHistoryLimit": REVISION_HISTORY,
-                "template": {"metadata": {"labels": pod_labels}, "spec": _pod_spec(container, config_mount)},
+                "template": {"metadata": template_metadata, "spec": _pod_spec(container, config_mount)},
             },
             opts=child,
         )
@@ -151,13 +181,25 @@ class WebService(pulumi.ComponentResource):
             opts=child,
         )
 
+        if monitoring == "podmonitor":
+            self.pod_monitor = k8s.apiextensions.CustomResource(
+                name,
+                api_version="monitoring.coreos.com/v1",
+                kind="PodMonitor",
+                metadata={"name": name, "namespace": namespace, "labels": service_labels},
+                spec={"selector": {"matchLabels": selector},
+                      "podMetricsEndpoints": [{"port": "metrics", "path": METRICS_PATH}]},
+                opts=child,
+            )
+
         if network_policy:
-            self.network_policy = self._ingress_policy(name, namespace, reachable_from, child)
+            scraper = None if monitoring == "off" else monitoring_namespace
+            self.network_policy = self._ingress_policy(name, namespace, reachable_from, scraper, child)
 
         self.register_outputs({"deployment": self.deployment.metadata.name, "service": self.service.metadata.name})
 
     def _ingress_policy(self, name: str, namespace: pulumi.Input[str], reachable_from: Sequence[str] | str,
-                        opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
+                        scraper_namespace: str | None, opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
         http = [{"protocol": "TCP", "port": "http"}]  # the named container port, not the Service port
         if reachable_from == ANYWHERE:
             suffix, rule = "anywhere", {"ports": http}
@@ -166,11 +208,18 @@ class WebService(pulumi.ComponentResource):
             suffix = "-".join(sources) or "nobody"
             rule = {"from": [{"podSelector": {"matchLabels": labels.selector(s)}} for s in reachable_from],
                     "ports": http}
-        policy = f"{name}-from-{suffix}"
+        rules = [rule]
+        if scraper_namespace:
+            # The scraper's namespace to the metrics port, and nothing else to it. A rule of its own, after
+            # the first: the policy keeps its name and URN, and a stack deployed before updates it in place.
+            rules.append({"from": [{"namespaceSelector": {"matchLabels": {
+                              "kubernetes.io/metadata.name": scraper_namespace}}}],
+                          "ports": [{"protocol": "TCP", "port": "metrics"}]})
+        policy = f"{name}-from-{suffix}"  # the sources of its pages only: the name outlives a change of monitoring
         return k8s.networking.v1.NetworkPolicy(
             policy,
             metadata={"name": policy, "namespace": namespace, "labels": labels.MANAGED},
-            spec={"podSelector": {"matchLabels": self.selector}, "policyTypes": ["Ingress"], "ingress": [rule]},
+            spec={"podSelector": {"matchLabels": self.selector}, "policyTypes": ["Ingress"], "ingress": rules},
             # Stacks deployed before declared it beside the services, not inside one.
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
                 aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)])),
@@ -179,8 +228,8 @@ class WebService(pulumi.ComponentResource):
 
 def _container(name: str, image: str, image_from_source: bool, resources: ContainerResources,
                env: dict[str, str] | None, config_mount: ConfigMount | None) -> dict:
-    """The app's one container: its image, port, probes, limits, and no privilege at all."""
-    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+    """The app's one container: its image, ports, probes, limits, and no privilege at all."""
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "metrics", "mountPath": METRICS_DIR}]
     if config_mount:
         mounts.append({"name": config_mount.volume_name, "mountPath": config_mount.mount_path, "readOnly": True})
     return {
@@ -189,14 +238,17 @@ def _container(name: str, image: str, image_from_source: bool, resources: Contai
         # Built into the cluster's own store: never pulled (no registry has it, and a same-named
         # image elsewhere must not run instead).
         "imagePullPolicy": "Never" if image_from_source else "IfNotPresent",
-        "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
-        "env": [{"name": "PORT", "value": str(CONTAINER_PORT)}]
+        "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"},
+                  {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
+        "env": [{"name": k, "value": v} for k, v in _contract(image).items()]
         + [{"name": k, "value": v} for k, v in sorted((env or {}).items())],
         "startupProbe": _probe(*STARTUP_PROBE),
         "readinessProbe": _probe(*READINESS_PROBE),
         "livenessProbe": _probe(*LIVENESS_PROBE),
         "resources": _resources(resources),
-        "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
+        # Flag the drain, then serve on while endpoints and pooled clients move away.
+        "lifecycle": {"preStop": {"exec": {"command": [
+            "/bin/sh", "-c", f"touch {DRAIN_FILE} && sleep {PRE_STOP_SECONDS}"]}}},
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
@@ -207,9 +259,24 @@ def _container(name: str, image: str, image_from_source: bool, resources: Contai
     }
 
 
+def _contract(image: str) -> dict[str, str]:
+    """The environment every app is started with: where to listen, serve metrics and keep their files,
+    which build it is, and the file that says it is draining."""
+    build = image_build(image)
+    return {
+        "PORT": str(CONTAINER_PORT),
+        "METRICS_PORT": str(METRICS_PORT),
+        "PROMETHEUS_MULTIPROC_DIR": METRICS_DIR,
+        **({"SHOP_BUILD": build} if build else {}),
+        "SHOP_DRAIN_FILE": DRAIN_FILE,
+    }
+
+
 def _pod_spec(container: dict, config_mount: ConfigMount | None) -> dict:
-    """The pod around it: no service account token, no service links, a non-root user, /tmp."""
-    volumes: list[dict] = [{"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}}]
+    """The pod around it: no service account token, no service links, a non-root user, /tmp and the
+    metrics files' directory."""
+    volumes: list[dict] = [{"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}},
+                           {"name": "metrics", "emptyDir": {"sizeLimit": METRICS_DIR_SIZE_LIMIT}}]
     if config_mount:
         volumes.append({"name": config_mount.volume_name, "configMap": {"name": config_mount.config_map_name}})
     return {

@@ -55,6 +55,17 @@ POLICIES = [
         rules.no_load_balancer_on_minikube,
         config_schema=TARGET_SCHEMA,
     ),
+    resource_policy(
+        "metrics-not-on-services",
+        "No Service carries the apps' metrics port (named metrics, or 9464): it is scraped on the pods.",
+        rules.metrics_not_on_services,
+    ),
+    resource_policy(
+        "metrics-only-from-a-namespace",
+        "A NetworkPolicy rule that admits the metrics port names the scraper's namespace: no ipBlock, no "
+        "podSelector alone, no empty namespaceSelector, no rule open to anywhere.",
+        rules.metrics_only_from_a_namespace,
+    ),
     StackValidationPolicy(
         name="deployments-covered-by-network-policy",
         description="Every Deployment is selected by an ingress NetworkPolicy in its namespace.",

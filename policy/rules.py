@@ -22,6 +22,9 @@ POD_SPEC_PATHS = {
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+# The apps' metrics port (infra/web_service.py's METRICS_PORT), by name and number: on the pods only,
+# reached by the scraper's namespace alone.
+METRICS_PORT_NAME, METRICS_PORT = "metrics", 9464
 
 
 def describe(resource_type: str, props: Mapping[str, Any]) -> str:
@@ -167,5 +170,71 @@ def deployments_covered_by_network_policies(resources: list[tuple[str, Mapping[s
             problems.append(
                 f"{describe(resource_type, props)} is not selected by any NetworkPolicy in its namespace, so "
                 "anything can reach its pods; add an ingress NetworkPolicy for it (python-shop:networkPolicies: true)"
+            )
+    return problems
+
+
+def metrics_not_on_services(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+    """No Service carries the metrics port: they are scraped on the pods, where the NetworkPolicy
+    lets in the scraper's namespace alone; on a Service they would go wherever the Service goes."""
+    if resource_type != SERVICE:
+        return []
+    problems = []
+    for port in (props.get("spec") or {}).get("ports") or []:
+        target = port.get("targetPort", port.get("port"))  # no targetPort: the port's own number
+        if port.get("name") == METRICS_PORT_NAME or str(target) in (METRICS_PORT_NAME, str(METRICS_PORT)):
+            problems.append(
+                f"{describe(resource_type, props)}: port {port.get('name') or port.get('port')!r} (targetPort "
+                f"{target}) exposes the apps' metrics; take it off the Service: metrics are scraped on the pods "
+                "(python-shop:monitoring), from the scraper's namespace alone"
+            )
+    return problems
+
+
+def admits_metrics(rule: Mapping[str, Any]) -> bool:
+    """Does an ingress rule open the metrics port? No ports, or a port entry without a port, opens all."""
+    ports = rule.get("ports")
+    if not ports:
+        return True
+    for entry in ports:
+        if entry.get("protocol", "TCP") != "TCP":
+            continue
+        port = entry.get("port")
+        if port is None or port == METRICS_PORT_NAME:
+            return True
+        if str(port).isdigit() and int(port) <= METRICS_PORT <= int(entry.get("endPort") or port):
+            return True
+    return False
+
+
+def _from_outside_a_namespace(sources: list[Mapping[str, Any]]) -> str | None:
+    """What, if anything, a rule's `from` lets in besides the pods of namespaces it names."""
+    if not sources:
+        return "anywhere (no from)"
+    for peer in sources:
+        if peer.get("ipBlock") is not None:
+            return "an ipBlock"
+        selector = peer.get("namespaceSelector")
+        if selector is None:
+            return "the pods of its own namespace (a podSelector without a namespaceSelector)"
+        if not (selector.get("matchLabels") or selector.get("matchExpressions")):
+            return "every namespace (an empty namespaceSelector)"
+    return None
+
+
+def metrics_only_from_a_namespace(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+    """A NetworkPolicy rule that opens the metrics port names the namespaces it admits (the scraper's),
+    never an ipBlock, its own namespace's pods, every namespace or anywhere."""
+    if resource_type != NETWORK_POLICY:
+        return []
+    problems = []
+    for index, rule in enumerate((props.get("spec") or {}).get("ingress") or []):
+        outside = _from_outside_a_namespace(rule.get("from") or []) if admits_metrics(rule) else None
+        if outside:
+            problems.append(
+                f"{describe(resource_type, props)}: spec.ingress[{index}] admits the metrics port "
+                f"({METRICS_PORT_NAME}, {METRICS_PORT}) from {outside}; admit it from the scraper's namespace alone: "
+                "from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: <namespace>}}}] "
+                "(python-shop:monitoringNamespace), and give other sources their own ports"
             )
     return problems

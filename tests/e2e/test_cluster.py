@@ -161,14 +161,18 @@ def test_network_policies_isolate_the_shop(kwok_cluster, dev_stack):
         for p in kwok_cluster.kube.get("networkpolicies", namespace=NAMESPACE)["items"]
     }
     assert policies["python-shop-default-deny-ingress"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    # monitoring: annotations (the default): the scraper's namespace, monitoring, to the metrics port only.
+    scraper = {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+               "ports": [{"port": "metrics", "protocol": "TCP"}]}
     backend = policies["python-shop-backend-from-frontend"]
     assert backend["podSelector"] == {"matchLabels": {"app": BACKEND}}
     assert backend["ingress"] == [
-        {"from": [{"podSelector": {"matchLabels": {"app": FRONTEND}}}], "ports": [{"port": "http", "protocol": "TCP"}]}
+        {"from": [{"podSelector": {"matchLabels": {"app": FRONTEND}}}], "ports": [{"port": "http", "protocol": "TCP"}]},
+        scraper,
     ]
     frontend = policies["python-shop-frontend-from-anywhere"]
     assert frontend["podSelector"] == {"matchLabels": {"app": FRONTEND}}
-    assert frontend["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}]}]
+    assert frontend["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}]}, scraper]
 
 
 def test_destroy_leaves_none_of_our_objects(kwok_cluster, dev_stack):

@@ -43,12 +43,15 @@ def test_a_stack_of_the_earlier_program_previews_without_replace_or_delete(tmp_p
     stack.cli("up", "--yes", "--skip-preview", cwd=before)
 
     changes = {step["urn"].rsplit("::", 1)[-1]: step["op"] for step in stack.steps() if step["op"] != "same"}
-    # The images (0.1.0 then, named after the source now) and the Services' skip-await annotation
-    # change in place; the Namespace, the NetworkPolicies, the ConfigMap and the rest are the same
+    # The images (0.1.0 then, named after the source now), the Services' skip-await annotation and
+    # the apps' NetworkPolicies (a second rule since, the scraper's namespace to the metrics port)
+    # change in place; the Namespace, the default-deny policy, the ConfigMap and the rest are the same
     # resources (their aliases match the old URNs): nothing to create, replace or delete.
     assert changes == {
         "python-shop-backend": "update",
         "python-shop-frontend": "update",
         "python-shop-backend-service": "update",
         "python-shop-frontend-service": "update",
+        "python-shop-backend-from-frontend": "update",
+        "python-shop-frontend-from-anywhere": "update",
     }

@@ -18,6 +18,8 @@ EXPECTED = {
     "backendPort": ("integer", 8080),
     "frontendServiceType": ("string", "NodePort"),
     "networkPolicies": ("boolean", True),
+    "monitoring": ("string", "annotations"),
+    "monitoringNamespace": ("string", "monitoring"),
     "adoptExisting": ("boolean", False),
     "renderDir": ("string", ""),
 }
@@ -47,7 +49,7 @@ def test_every_declared_setting_has_a_check_and_a_field():
     fields = {f.name for f in dataclasses.fields(Settings)} - {"kube_context"}
     assert fields == {"namespace", "create_namespace", "backend_image", "frontend_image", "backend_replicas",
                       "frontend_replicas", "backend_port", "frontend_service_type", "network_policies",
-                      "adopt_existing", "render_dir"}
+                      "monitoring", "monitoring_namespace", "adopt_existing", "render_dir"}
 
 
 def test_stack_files_hold_only_what_differs_from_the_defaults():

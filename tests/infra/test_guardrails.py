@@ -21,10 +21,16 @@ def test_all_ingress_is_denied_by_default(stack_run):
     assert deny == {"podSelector": {}, "policyTypes": ["Ingress"]}
 
 
+# The second rule of each app's policy (monitoring: annotations, the default; monitoringNamespace: monitoring).
+SCRAPER = {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+           "ports": [{"protocol": "TCP", "port": "metrics"}]}
+
+
 def test_only_frontend_pods_reach_backend_pods_on_the_backend_port(stack_run):
     backend = policies(stack_run)["python-shop-backend-from-frontend"]
     assert backend["podSelector"] == {"matchLabels": {"app": "python-shop-backend"}}
-    (rule,) = backend["ingress"]
+    rule, scraper = backend["ingress"]
+    assert scraper == SCRAPER
     assert rule["from"] == [{"podSelector": {"matchLabels": {"app": "python-shop-frontend"}}}]
     # The container port the backend Service targets, whatever backendPort says.
     assert rule["ports"] == [{"protocol": "TCP", "port": "http"}]
@@ -35,7 +41,7 @@ def test_only_frontend_pods_reach_backend_pods_on_the_backend_port(stack_run):
 def test_anyone_reaches_the_frontend_on_its_port(stack_run):
     frontend = policies(stack_run)["python-shop-frontend-from-anywhere"]
     assert frontend["podSelector"] == {"matchLabels": {"app": "python-shop-frontend"}}
-    assert frontend["ingress"] == [{"ports": [{"protocol": "TCP", "port": "http"}]}]
+    assert frontend["ingress"] == [{"ports": [{"protocol": "TCP", "port": "http"}]}, SCRAPER]
 
 
 def test_every_deployment_is_covered_by_a_policy(stack_run):

@@ -6,7 +6,15 @@ import sys
 
 import pytest
 
-from tests.support.pulumi_mocks import DEV_CONFIG, PRODUCTION_LIKE_CONFIG, PROVIDER_TYPE, ROOT, ProviderLikeMocks, run_program
+from tests.support.pulumi_mocks import (
+    DEV_CONFIG,
+    PRODUCTION_LIKE_CONFIG,
+    PROVIDER_TYPE,
+    ROOT,
+    ProviderLikeMocks,
+    run_program,
+    stack_config,
+)
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
@@ -96,6 +104,78 @@ def test_service_target_ports_match_container_ports(stack_run):
         assert {"name": "PORT", "value": "8080"} in container["env"]  # what the Procfile binds
 
 
+def test_each_container_serves_its_pages_and_its_metrics_on_ports_of_their_own(stack_run):
+    for name in ("python-shop-backend", "python-shop-frontend"):
+        (container,) = pod_spec(stack_run, name)["containers"]
+        assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"},
+                                      {"name": "metrics", "containerPort": 9464, "protocol": "TCP"}]
+
+
+def test_the_services_carry_the_pages_only_never_the_metrics(stack_run):
+    backend_port = int(setting(stack_run, "backendPort", "8080"))
+    for name, port in (("python-shop-backend", backend_port), ("python-shop-frontend", 8080)):
+        ports = stack_run.one(SERVICE, f"{name}-service").inputs["spec"]["ports"]
+        assert [{k: v for k, v in p.items() if k != "nodePort"} for p in ports] == [
+            {"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}]
+
+
+@pytest.mark.parametrize("app", ["backend", "frontend"])
+def test_the_environment_every_app_is_started_with(app):
+    # The apps' contract: where to listen and serve metrics, where prometheus_client keeps its
+    # per-process files, which build this is (the tag of the image Pulumi.prod.yaml names,
+    # registry.example.com/shop/python-shop-<app>:1.4.2), where the drain flag appears.
+    run = run_program(stack_config(ROOT / "Pulumi.prod.yaml"), stack="prod")
+    (container,) = pod_spec(run, f"python-shop-{app}")["containers"]
+    assert container["image"] == f"registry.example.com/shop/python-shop-{app}:1.4.2"
+    assert container["env"] == [
+        {"name": "PORT", "value": "8080"},
+        {"name": "METRICS_PORT", "value": "9464"},
+        {"name": "PROMETHEUS_MULTIPROC_DIR", "value": "/var/run/shop-metrics"},
+        {"name": "SHOP_BUILD", "value": "1.4.2"},
+        {"name": "SHOP_DRAIN_FILE", "value": "/tmp/shop-draining"},
+    ]
+
+
+def test_shop_build_of_an_image_named_by_digest_is_the_digest(production_run):
+    (container,) = pod_spec(production_run, "python-shop-frontend")["containers"]
+    assert container["image"] == "registry.example.com:5000/shop/python-shop-frontend@sha256:" + "ab" * 32
+    assert {"name": "SHOP_BUILD", "value": "sha256:" + "ab" * 32} in container["env"]
+
+
+@pytest.mark.parametrize(
+    ("image", "build"),
+    [
+        ("registry.example.com/shop/python-shop-backend:1.4.2", "1.4.2"),
+        ("registry.example.com:5000/shop/python-shop-backend:2026.11.23-rc1", "2026.11.23-rc1"),
+        ("registry.example.com/shop/python-shop-backend@sha256:" + "ab" * 32, "sha256:" + "ab" * 32),
+        # Both: the runtime pulls the digest, whatever the tag says, so the digest is the build that runs.
+        ("registry.example.com/shop/python-shop-backend:1.4.2@sha256:" + "cd" * 32, "sha256:" + "cd" * 32),
+    ],
+    ids=["tag", "registry-port", "digest", "tag-and-digest"],
+)
+def test_shop_build_is_the_images_tag_or_its_digest(image, build):
+    run = run_program({**DEV_CONFIG, "python-shop:backendImage": image})
+    (container,) = pod_spec(run, "python-shop-backend")["containers"]
+    assert [e for e in container["env"] if e["name"] == "SHOP_BUILD"] == [{"name": "SHOP_BUILD", "value": build}]
+
+
+def test_shop_build_of_an_image_built_from_source_is_its_folders_digest(dev_run):
+    for app in ("backend", "frontend"):
+        (container,) = pod_spec(dev_run, f"python-shop-{app}")["containers"]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        assert env["SHOP_BUILD"] == container["image"].rpartition(":")[2]
+        assert re.fullmatch(r"[0-9a-f]{16}", env["SHOP_BUILD"])
+
+
+def test_the_metrics_files_have_a_small_volume_of_their_own(stack_run):
+    for name in ("python-shop-backend", "python-shop-frontend"):
+        spec = pod_spec(stack_run, name)
+        (container,) = spec["containers"]
+        # Shared by the server's worker processes, apart from /tmp; bounded, so a leak evicts the pod.
+        assert {"name": "metrics", "emptyDir": {"sizeLimit": "16Mi"}} in spec["volumes"]
+        assert {"name": "metrics", "mountPath": "/var/run/shop-metrics"} in container["volumeMounts"]
+
+
 def test_frontend_service_type_follows_config(stack_run):
     expected = setting(stack_run, "frontendServiceType", "NodePort")
     assert stack_run.one(SERVICE, "python-shop-frontend-service").inputs["spec"]["type"] == expected
@@ -117,7 +197,7 @@ def test_frontend_mounts_the_config_map_as_a_directory(stack_run):
 
 def test_backend_has_no_config_mount(stack_run):
     spec = pod_spec(stack_run, "python-shop-backend")
-    assert [v["name"] for v in spec["volumes"]] == ["tmp"]
+    assert [v["name"] for v in spec["volumes"]] == ["tmp", "metrics"]
 
 
 def test_configured_images_are_pulled_with_the_providers_await(production_run):
@@ -188,10 +268,12 @@ def test_pods_are_fit_for_production(stack_run):
         assert security["capabilities"] == {"drop": ["ALL"]}
         assert security["readOnlyRootFilesystem"] is True
         writable = {m["mountPath"] for m in container["volumeMounts"] if not m.get("readOnly")}
-        assert writable == {"/tmp"}
+        assert writable == {"/tmp", "/var/run/shop-metrics"}
         assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
-        # Still serving while endpoints and pooled connections move away from a terminating pod.
-        assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+        # Flags the drain (the app then closes each keep-alive connection after its answer), and serves on
+        # while endpoints and pooled connections move away from the terminating pod.
+        assert container["lifecycle"] == {"preStop": {"exec": {"command": [
+            "/bin/sh", "-c", "touch /tmp/shop-draining && sleep 5"]}}}
 
 
 def test_every_object_goes_through_the_explicit_provider(stack_run):

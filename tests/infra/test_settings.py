@@ -40,6 +40,30 @@ def test_bad_values_name_the_key_and_the_allowed_values(key, value, phrase):
     assert phrase in message
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("monitoring", "servicemonitor",
+         "invalid stack config:\n  - python-shop:monitoring is 'servicemonitor'; it must be one of off, annotations, "
+         "podmonitor (annotations: prometheus.io/* on the pods; podmonitor: a Prometheus-operator PodMonitor per app; "
+         "off: neither)"),
+        ("monitoring", "Annotations",
+         "invalid stack config:\n  - python-shop:monitoring is 'Annotations'; it must be one of off, annotations, "
+         "podmonitor (annotations: prometheus.io/* on the pods; podmonitor: a Prometheus-operator PodMonitor per app; "
+         "off: neither)"),
+        ("monitoringNamespace", "Monitoring",
+         "invalid stack config:\n  - python-shop:monitoringNamespace is 'Monitoring'; it must be a DNS label: the "
+         "namespace the scraper runs in, lowercase letters, digits and '-', at most 63 characters"),
+        ("monitoringNamespace", "",
+         "invalid stack config:\n  - python-shop:monitoringNamespace is ''; it must be a DNS label: the "
+         "namespace the scraper runs in, lowercase letters, digits and '-', at most 63 characters"),
+    ],
+    ids=["servicemonitor", "capitalised", "namespace-capitalised", "namespace-empty"],
+)
+def test_bad_monitoring_settings_are_refused_by_name(key, value, message):
+    assert failure({f"python-shop:{key}": value}) == message
+
+
 def test_every_problem_is_reported_at_once():
     message = failure({"python-shop:backendReplicas": "0", "python-shop:frontendServiceType": "Ingress"})
     assert "backendReplicas" in message and "frontendServiceType" in message

@@ -4,6 +4,8 @@ import pytest
 from pulumi_policy import ResourceValidationArgs, StackValidationArgs, StackValidationPolicy
 from pulumi_policy.policy import PolicyResource
 
+from tests.support.pulumi_mocks import DEV_CONFIG, run_program
+
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -305,3 +307,132 @@ def test_a_deployment_outside_any_namespace_is_in_default(policies, objects):
              for t, p in objects if t != NETWORK_POLICY]
     assert uncovered(policies, moved, network_policy({}, namespace="default")) == []
     assert len(violations_of(policies["deployments-covered-by-network-policy"], moved)) == 2
+
+
+# --- the metrics port: off the Services, reached from the scraper's namespace alone ---------------------
+
+@pytest.mark.parametrize("mode", ["off", "podmonitor"])
+def test_the_shops_objects_in_every_monitoring_mode_pass_every_policy(policies, mode):
+    # annotations, the default, is the dev stack's (test_the_shops_own_objects_pass_every_policy).
+    objects = [(r.type, r.inputs) for r in run_program({**DEV_CONFIG, "python-shop:monitoring": mode}).kubernetes_objects()]
+    assert any(t.endswith(":PodMonitor") for t, _ in objects) == (mode == "podmonitor")
+    for policy in policies.values():
+        assert violations_of(policy, objects) == [], policy.name
+
+
+@pytest.mark.parametrize(
+    ("port", "shown"),
+    [
+        ({"name": "metrics", "port": 9464, "targetPort": "metrics", "protocol": "TCP"}, "port 'metrics' (targetPort metrics)"),
+        ({"name": "metrics", "port": 80, "targetPort": "http"}, "port 'metrics' (targetPort http)"),  # named so
+        ({"name": "prom", "port": 80, "targetPort": 9464}, "port 'prom' (targetPort 9464)"),
+        ({"name": "prom", "port": 80, "targetPort": "9464"}, "port 'prom' (targetPort 9464)"),
+        ({"port": 9464}, "port 9464 (targetPort 9464)"),  # no targetPort: the port's own number
+    ],
+    ids=["named-and-targeted", "named", "by-number", "by-number-string", "untargeted"],
+)
+def test_no_service_carries_the_metrics_port(policies, objects, port, shown):
+    find(objects, SERVICE, "python-shop-backend-service")["spec"]["ports"].append(port)
+    assert violations_of(policies["metrics-not-on-services"], objects) == [
+        f"Service python-shop/python-shop-backend-service: {shown} exposes the apps' metrics; take it off the "
+        "Service: metrics are scraped on the pods (python-shop:monitoring), from the scraper's namespace alone"]
+
+
+@pytest.mark.parametrize("port", [{"name": "http", "port": 9464, "targetPort": "http"},  # 9464 outside, http inside
+                                  {"name": "web", "port": 8080, "targetPort": 8080}])
+def test_other_service_ports_are_fine(policies, objects, port):
+    find(objects, SERVICE, "python-shop-frontend-service")["spec"]["ports"] = [port]
+    assert violations_of(policies["metrics-not-on-services"], objects) == []
+
+
+def scraper_rule(objects, policy="python-shop-backend-from-frontend"):
+    """The second ingress rule of an app's NetworkPolicy: the scraper's namespace to the metrics port."""
+    rules = find(objects, NETWORK_POLICY, policy)["spec"]["ingress"]
+    assert rules[1]["ports"] == [{"protocol": "TCP", "port": "metrics"}]
+    return rules[1]
+
+
+def metrics_message(index, outside, policy="python-shop-backend-from-frontend"):
+    return (f"NetworkPolicy python-shop/{policy}: spec.ingress[{index}] admits the metrics port (metrics, 9464) "
+            f"from {outside}; admit it from the scraper's namespace alone: from: [{{namespaceSelector: {{matchLabels: "
+            "{kubernetes.io/metadata.name: <namespace>}}}] (python-shop:monitoringNamespace), and give other sources "
+            "their own ports")
+
+
+@pytest.mark.parametrize(
+    ("sources", "outside"),
+    [
+        (None, "anywhere (no from)"),
+        ([], "anywhere (no from)"),
+        ([{"ipBlock": {"cidr": "10.0.0.0/8"}}], "an ipBlock"),
+        ([{"podSelector": {"matchLabels": {"app": "prometheus"}}}],
+         "the pods of its own namespace (a podSelector without a namespaceSelector)"),
+        ([{"namespaceSelector": {}}], "every namespace (an empty namespaceSelector)"),
+        ([{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}},
+          {"ipBlock": {"cidr": "0.0.0.0/0"}}], "an ipBlock"),  # one open peer opens the rule
+    ],
+    ids=["no-from", "empty-from", "ip-block", "pod-selector", "empty-namespace-selector", "namespace-and-ip-block"],
+)
+def test_the_metrics_port_is_admitted_from_a_named_namespace_only(policies, objects, sources, outside):
+    rule = scraper_rule(objects)
+    if sources is None:
+        del rule["from"]
+    else:
+        rule["from"] = sources
+    assert violations_of(policies["metrics-only-from-a-namespace"], objects) == [metrics_message(1, outside)]
+
+
+@pytest.mark.parametrize(
+    "ports",
+    [
+        None,  # no ports: every port
+        [{"protocol": "TCP"}],  # an entry without a port: every port
+        [{"port": 9464}],  # the number, protocol TCP by default
+        [{"protocol": "TCP", "port": 9000, "endPort": 10000}],  # a range around it
+        [{"protocol": "TCP", "port": "http"}, {"protocol": "TCP", "port": "metrics"}],
+    ],
+    ids=["no-ports", "no-port", "number", "range", "named-among-others"],
+)
+def test_a_rule_opens_the_metrics_port_in_every_way_kubernetes_reads_it(policies, objects, ports):
+    # The frontend's pages rule (from anywhere) made to reach the metrics port too.
+    rule = find(objects, NETWORK_POLICY, "python-shop-frontend-from-anywhere")["spec"]["ingress"][0]
+    if ports is None:
+        del rule["ports"]
+    else:
+        rule["ports"] = ports
+    assert violations_of(policies["metrics-only-from-a-namespace"], objects) == [
+        metrics_message(0, "anywhere (no from)", policy="python-shop-frontend-from-anywhere")]
+
+
+@pytest.mark.parametrize(
+    "ports",
+    [
+        [{"protocol": "TCP", "port": "http"}],
+        [{"protocol": "TCP", "port": 8080}],
+        [{"protocol": "TCP", "port": 9000, "endPort": 9463}],  # a range that stops short of it
+        [{"protocol": "UDP", "port": 9464}],  # another protocol: not the metrics' HTTP
+    ],
+    ids=["http", "8080", "range-below", "udp"],
+)
+def test_rules_that_leave_the_metrics_port_shut_may_admit_anyone(policies, objects, ports):
+    rule = find(objects, NETWORK_POLICY, "python-shop-frontend-from-anywhere")["spec"]["ingress"][0]
+    rule["ports"] = ports
+    assert violations_of(policies["metrics-only-from-a-namespace"], objects) == []
+
+
+def test_a_namespace_chosen_by_expressions_is_named_too(policies, objects):
+    scraper_rule(objects)["from"] = [{"namespaceSelector": {"matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["monitoring"]}]},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}]  # narrower still
+    assert violations_of(policies["metrics-only-from-a-namespace"], objects) == []
+
+
+def test_the_metrics_rules_look_at_their_own_kinds_only(policies):
+    # Shaped like an offending Service and NetworkPolicy at once, but of another kind (an Ingress, say).
+    other = ("kubernetes:networking.k8s.io/v1:Ingress",
+             {"metadata": {"name": "x", "namespace": "python-shop"},
+              "spec": {"ports": [{"name": "metrics", "port": 9464}], "ingress": [{}]}})
+    for name in ("metrics-not-on-services", "metrics-only-from-a-namespace"):
+        assert violations_of(policies[name], [other]) == []
+    assert len(violations_of(policies["metrics-not-on-services"], [(SERVICE, other[1])])) == 1
+    assert len(violations_of(policies["metrics-only-from-a-namespace"], [(NETWORK_POLICY, other[1])])) == 1
