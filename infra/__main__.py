@@ -64,7 +64,7 @@ def deploy(settings: Settings) -> None:
         opts=in_cluster,
     )
 
-    export_how_to_reach(settings, namespace, frontend, frontend_config)
+    export_how_to_reach(settings, namespace, backend, frontend, frontend_config)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,11 @@ from stack_settings import Settings
 from web_service import WebService
 
 
-def export_how_to_reach(settings: Settings, namespace: pulumi.Input[str], frontend: WebService,
+def export_how_to_reach(settings: Settings, namespace: pulumi.Input[str], backend: WebService, frontend: WebService,
                         frontend_config: FrontendConfig) -> None:
     """The outputs users need, chosen by the frontend Service's type and the cluster."""
+    # The builds the pods run: `make up` returns once the page names both (tools/targets.py).
+    pulumi.export("builds", {"backend": backend.build, "frontend": frontend.build})
     service = frontend.service
     name, port = service.metadata.name, service.spec.ports[0].port
     pulumi.export("namespace", namespace)

@@ -77,6 +77,7 @@ class WebService(pulumi.ComponentResource):
     deployment: k8s.apps.v1.Deployment
     service: k8s.core.v1.Service
     selector: dict[str, str]  # the pod labels its Service (and NetworkPolicies) select on
+    build: str | None  # what its pods report as their build (SHOP_BUILD): `make up` checks the page names it
 
     def __init__(
         self,
@@ -132,6 +133,7 @@ class WebService(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         self.selector = selector = labels.selector(name)
+        self.build = image_build(image)
         pod_labels = labels.workload(name, component, pulumi.get_stack())
         # The version goes on the Deployment and its pods only: a new image tag
         # then changes the Deployment alone, not the Service in front of it.

@@ -310,6 +310,14 @@ def test_exports_on_minikube_with_a_node_port(dev_run):
     assert dev_run.exports["openCommand"] == "minikube service python-shop-frontend-service --namespace python-shop"
 
 
+def test_exports_name_the_builds_the_pods_run(production_run, dev_run):
+    # What `make up` checks the page against: a tag, or the digest when the image names one.
+    assert production_run.exports["builds"] == {"backend": "1.4.2", "frontend": "sha256:" + "ab" * 32}
+    assert set(dev_run.exports["builds"]) == {"backend", "frontend"}
+    # Built from source: the tag is 16 hex digits of the folder's digest (infra/app_images.py).
+    assert all(len(build) == 16 and int(build, 16) >= 0 for build in dev_run.exports["builds"].values())
+
+
 def test_exports_behind_a_load_balancer_are_its_url(production_run):
     assert production_run.exports["frontendUrl"] == "http://203.0.113.10:8080/"
     assert "frontendNodePort" not in production_run.exports
