@@ -188,7 +188,8 @@ class WebService(pulumi.ComponentResource):
                 name,
                 api_version="monitoring.coreos.com/v1",
                 kind="PodMonitor",
-                metadata={"name": name, "namespace": namespace, "labels": service_labels},
+                metadata={"name": name, "namespace": namespace, "labels": service_labels},  # no version, as the Service
+                # Its pods (not a Service: the metrics port is on none), by the label no rollout changes.
                 spec={"selector": {"matchLabels": selector},
                       "podMetricsEndpoints": [{"port": "metrics", "path": METRICS_PATH}]},
                 opts=child,

@@ -390,8 +390,9 @@ def test_the_metrics_port_is_admitted_from_a_named_namespace_only(policies, obje
         [{"port": 9464}],  # the number, protocol TCP by default
         [{"protocol": "TCP", "port": 9000, "endPort": 10000}],  # a range around it
         [{"protocol": "TCP", "port": "http"}, {"protocol": "TCP", "port": "metrics"}],
+        [{"protocol": "UDP", "port": 9464}, {"protocol": "TCP", "port": "metrics"}],  # each entry counts
     ],
-    ids=["no-ports", "no-port", "number", "range", "named-among-others"],
+    ids=["no-ports", "no-port", "number", "range", "named-among-others", "after-another-protocol"],
 )
 def test_a_rule_opens_the_metrics_port_in_every_way_kubernetes_reads_it(policies, objects, ports):
     # The frontend's pages rule (from anywhere) made to reach the metrics port too.
