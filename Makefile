@@ -41,7 +41,7 @@ down: setup ## remove what `make up` deployed, wherever it went (and the sandbox
 lint: setup ## ruff (pyflakes, pycodestyle, imports, naming, bugbear, pyupgrade) and mypy on infra/, policy/, the apps, tools/ and sandbox/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy --config-file pyproject.toml tools sandbox
-	cd infra && $(CURDIR)/$(VENV)/bin/mypy --config-file ../pyproject.toml .
+	$(VENV)/bin/mypy --config-file pyproject.toml --explicit-package-bases infra
 	cd policy && $(CURDIR)/$(VENV)/bin/mypy --config-file ../pyproject.toml .
 	cd backend && $(CURDIR)/$(VENV)/bin/mypy --config-file ../pyproject.toml shop_backend
 	cd frontend && $(CURDIR)/$(VENV)/bin/mypy --config-file ../pyproject.toml shop_frontend

@@ -9,16 +9,25 @@ by a Prometheus as `monitoring` says and reached from `monitoringNamespace` alon
 
 from __future__ import annotations
 
-import pulumi
+import sys
+from pathlib import Path
 
-import app_images
-import labels
-from exports import export_how_to_reach
-from frontend_config import FrontendConfig
-from namespace import shop_namespace
-from provider import kubernetes_provider
-from stack_settings import Settings, load_settings
-from web_service import ANYWHERE, WebService
+# One import root for the program's modules, as in the tests and tools: `infra.<module>`, from the
+# repository's root (the engine runs this file from infra/, which alone would give them bare names).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pulumi  # noqa: E402
+
+from infra import (
+    app_images,  # noqa: E402
+    labels,  # noqa: E402
+)
+from infra.exports import export_how_to_reach  # noqa: E402
+from infra.frontend_config import FrontendConfig  # noqa: E402
+from infra.namespace import shop_namespace  # noqa: E402
+from infra.provider import kubernetes_provider  # noqa: E402
+from infra.stack_settings import Settings, load_settings  # noqa: E402
+from infra.web_service import ANYWHERE, WebService  # noqa: E402
 
 
 def deploy(settings: Settings) -> None:

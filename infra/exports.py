@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pulumi
 
-from frontend_config import FrontendConfig
-from stack_settings import Settings
-from web_service import WebService
+from infra.frontend_config import FrontendConfig
+from infra.stack_settings import Settings
+from infra.web_service import WebService
 
 
 def export_how_to_reach(settings: Settings, namespace: pulumi.Input[str], backend: WebService, frontend: WebService,

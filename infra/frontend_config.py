@@ -13,7 +13,7 @@ import json
 import pulumi
 import pulumi_kubernetes as k8s
 
-from web_service import ConfigMount
+from infra.web_service import ConfigMount
 
 CONFIG_DIR = "/config"  # the frontend reads /config/config.cfg (its default CONFIG_PATH)
 CONFIG_FILE = "config.cfg"

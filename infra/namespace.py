@@ -11,8 +11,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-import labels
-from stack_settings import Settings
+from infra import labels
+from infra.stack_settings import Settings
 
 # Pod Security Admission: the API server itself refuses any pod that is not
 # "restricted" (non-root, no privilege escalation, capabilities dropped, seccomp).

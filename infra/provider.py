@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi_kubernetes as k8s
 
-from stack_settings import Settings
+from infra.stack_settings import Settings
 
 
 def kubernetes_provider(settings: Settings) -> k8s.Provider:

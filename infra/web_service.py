@@ -16,8 +16,8 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-import labels
-from stack_settings import image_build, image_tag
+from infra import labels
+from infra.stack_settings import image_build, image_tag
 
 # Every default of a web service, each with its reason where it is defined (as cdk8s-plus
 # documents its defaults). The guardrails (policy/rules.py) check several of them.
@@ -203,21 +203,7 @@ class WebService(pulumi.ComponentResource):
 
     def _ingress_policy(self, name: str, namespace: pulumi.Input[str], reachable_from: Sequence[str] | str,
                         scraper_namespace: str | None, opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
-        http = [{"protocol": "TCP", "port": "http"}]  # the named container port, not the Service port
-        if reachable_from == ANYWHERE:
-            suffix, rule = "anywhere", {"ports": http}
-        else:
-            sources = [s.removeprefix(f"{labels.PART_OF}-") for s in reachable_from]
-            suffix = "-".join(sources) or "nobody"
-            rule = {"from": [{"podSelector": {"matchLabels": labels.selector(s)}} for s in reachable_from],
-                    "ports": http}
-        rules = [rule]
-        if scraper_namespace:
-            # The scraper's namespace to the metrics port, and nothing else to it. A rule of its own, after
-            # the first: the policy keeps its name and URN, and a stack deployed before updates it in place.
-            rules.append({"from": [{"namespaceSelector": {"matchLabels": {
-                              "kubernetes.io/metadata.name": scraper_namespace}}}],
-                          "ports": [{"protocol": "TCP", "port": "metrics"}]})
+        suffix, rules = ingress_rules(reachable_from, scraper_namespace)
         policy = f"{name}-from-{suffix}"  # the sources of its pages only: the name outlives a change of monitoring
         return k8s.networking.v1.NetworkPolicy(
             policy,
@@ -227,6 +213,27 @@ class WebService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
                 aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)])),
         )
+
+
+def ingress_rules(reachable_from: Sequence[str] | str, scraper_namespace: str | None) -> tuple[str, list[dict]]:
+    """A web service's NetworkPolicy: the suffix of its name (who may ask for its pages) and its rules."""
+    http = [{"protocol": "TCP", "port": "http"}]  # the named container port, not the Service port
+    if reachable_from == ANYWHERE:
+        suffix, rules = "anywhere", [{"ports": http}]
+    else:
+        sources = [s.removeprefix(f"{labels.PART_OF}-") for s in reachable_from]
+        suffix = "-".join(sources) or "nobody"
+        # Reachable from nobody: no rule for its port at all. A rule whose `from` is empty would
+        # admit every source (Kubernetes reads a missing or empty list as "anyone").
+        rules = [{"from": [{"podSelector": {"matchLabels": labels.selector(s)}} for s in reachable_from],
+                  "ports": http}] if reachable_from else []
+    if scraper_namespace:
+        # The scraper's namespace to the metrics port, and nothing else to it. A rule of its own, after
+        # the first: the policy keeps its name and URN, and a stack deployed before updates it in place.
+        rules.append({"from": [{"namespaceSelector": {"matchLabels": {
+                          "kubernetes.io/metadata.name": scraper_namespace}}}],
+                      "ports": [{"protocol": "TCP", "port": "metrics"}]})
+    return suffix, rules
 
 
 def _container(name: str, image: str, image_from_source: bool, resources: ContainerResources,

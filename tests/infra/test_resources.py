@@ -471,3 +471,16 @@ class TwoAddressLoadBalancer(ProviderLikeMocks):
 def test_the_url_is_the_load_balancers_first_address_its_hostname_before_its_ip(points, url):
     run = run_program(PRODUCTION_LIKE_CONFIG, stack="production-like", mocks=TwoAddressLoadBalancer(points))
     assert run.exports.get("frontendUrl") == url
+
+
+def test_a_service_reachable_from_nobody_has_no_rule_for_its_port():
+    # An empty `from` would admit everyone: no rule at all admits no one (the namespace denies by default).
+    from infra.web_service import ingress_rules
+
+    assert ingress_rules((), None) == ("nobody", [])
+    assert ingress_rules((), "monitoring") == ("nobody", [{
+        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+        "ports": [{"protocol": "TCP", "port": "metrics"}]}])
+    assert ingress_rules(["python-shop-frontend"], None) == ("frontend", [{
+        "from": [{"podSelector": {"matchLabels": {"app": "python-shop-frontend"}}}],
+        "ports": [{"protocol": "TCP", "port": "http"}]}])
