@@ -25,6 +25,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from infra.frontend_config import config_file
 from tools.procfile import ROOT, WebProcess, free_port
 
 OUT = ROOT / "artifacts" / "bench"
@@ -92,7 +93,7 @@ def ours(server: str, metrics: str = "off"):
 
             backend = stack.enter_context(app_process(server, "backend", logs / f"{label}-backend.log", env("backend")))
             config = scratch / "config.cfg"
-            config.write_text(f'BACKEND_URI = "{backend.url}"\n')
+            config.write_text(config_file(backend.url))
             frontend = stack.enter_context(app_process(server, "frontend", logs / f"{label}-frontend.log",
                                                        {"CONFIG_PATH": str(config), **env("frontend")}))
             yield frontend.url + "/", [frontend, backend]
@@ -108,7 +109,7 @@ def original(logs: Path) -> Iterator[tuple[str, list[WebProcess]]]:
             WebProcess(f"{base}/backend", free_port(), log_path=logs / "original-backend.log", ready_path="/")
         )
         config = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "config.cfg"
-        config.write_text(f'BACKEND_URI = "{backend.url}"\n')
+        config.write_text(config_file(backend.url))
         frontend = stack.enter_context(
             WebProcess(
                 f"{base}/frontend",

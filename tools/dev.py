@@ -18,6 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
+from infra.frontend_config import config_file
 from tools.procfile import ROOT, WebProcess
 
 BACKEND_PORT = int(os.environ.get("BACKEND_PORT", "8082"))
@@ -47,7 +48,7 @@ def main() -> int:
         return 1
     config_path = ROOT / ".dev" / "config" / "config.cfg"
     config_path.parent.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(f'BACKEND_URI = "http://127.0.0.1:{BACKEND_PORT}"\n')
+    config_path.write_text(config_file(f"http://127.0.0.1:{BACKEND_PORT}"))  # as the ConfigMap holds it
 
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())

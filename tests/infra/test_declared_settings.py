@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import yaml
 
@@ -59,3 +60,36 @@ def test_stack_files_hold_only_what_differs_from_the_defaults():
             name = key.removeprefix("python-shop:")
             if name in EXPECTED:
                 assert value != EXPECTED[name][1] and str(value) != str(EXPECTED[name][1]), (stack_file.name, key)
+
+
+def docs_table() -> dict[str, tuple[str, str]]:
+    """docs/configuration.md's settings table: key -> (default column, accepts column)."""
+    rows = {}
+    for line in (ROOT / "docs" / "configuration.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            for key in re.findall(r"`([A-Za-z]+)`", cells[0]):
+                rows.setdefault(key, (cells[1], cells[2]))
+    return rows
+
+
+def test_the_docs_table_lists_every_setting_with_its_declared_default():
+    table = docs_table()
+    assert set(EXPECTED) <= set(table)
+    for key, (_, default) in EXPECTED.items():
+        shown = table[key][0]
+        expected = "empty" if default == "" else f"`{str(default).lower() if isinstance(default, bool) else default}`"
+        assert shown.startswith(expected), (key, shown)
+
+
+def test_each_range_is_the_same_in_the_check_the_declaration_and_the_docs():
+    from infra.stack_settings import CHECKS
+
+    table = docs_table()
+    for key, (_, accepts) in CHECKS.items():
+        bounds = re.search(r"from (\d+) to (\d+)", accepts)
+        if not bounds:
+            continue
+        low, high = bounds.groups()
+        assert f"{low} to {high}" in declarations()[key]["description"], key
+        assert f"{low}–{high}" in table[key][1], key

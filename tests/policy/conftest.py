@@ -16,8 +16,17 @@ def policies():
     """The pack's policies by name, loaded without starting the policy server.
 
     Run as pulumi runs the pack: the directory, whose __main__.py imports `rules` beside it."""
-    pack = runpy.run_path(str(POLICY_DIR), run_name="policy_pack_under_test")
-    return {policy.name: policy for policy in pack["POLICIES"]}
+    return {policy.name: policy for policy in pack()["POLICIES"]}
+
+
+@pytest.fixture(scope="session")
+def pack_rules():
+    """policy/rules.py as the pack imports it (`rules`, beside its __main__.py)."""
+    return pack()["rules"]
+
+
+def pack() -> dict:
+    return runpy.run_path(str(POLICY_DIR), run_name="policy_pack_under_test")
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.frontend_config import config_file
 from tests.support.net import free_port
 from tools.procfile import WebProcess
 
@@ -19,7 +20,7 @@ class Shop:
     def point_at(self, backend_uri: str) -> None:
         """Rewrite the frontend's config.cfg, as a ConfigMap update would."""
         tmp = self.config_path.with_suffix(".tmp")
-        tmp.write_text(f'BACKEND_URI = "{backend_uri}"\n')
+        tmp.write_text(config_file(backend_uri))
         tmp.replace(self.config_path)  # atomic, like the kubelet's symlink swap
 
 
@@ -27,7 +28,7 @@ def start_shop(tmp_path: Path, log_dir: Path, frontend_env: dict[str, str] | Non
     backend = WebProcess("backend", free_port(), log_path=log_dir / "backend.log").start()
     config_path = tmp_path / "config" / "config.cfg"
     config_path.parent.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(f'BACKEND_URI = "{backend.url}"\n')
+    config_path.write_text(config_file(backend.url))
     env = {"CONFIG_PATH": str(config_path), "BACKEND_CONNECT_TIMEOUT": "0.5", "BACKEND_READ_TIMEOUT": "1", **(frontend_env or {})}
     try:
         frontend = WebProcess("frontend", free_port(), env=env, log_path=log_dir / "frontend.log").start()
