@@ -297,7 +297,10 @@ def test_prometheus_counts_the_pages_and_the_backend_outages_and_only_its_namesp
         before_down = metric(running, down_calls)
         kube.run("scale", "deployment", BACKEND, "--namespace", NAMESPACE, "--replicas=0")
         try:
-            wait_until(lambda: not running_pods(kube, BACKEND), timeout=60, what="the backend's pod to go")
+            # Gone, not just terminating: with no ready endpoint left, kube-proxy still sends traffic to
+            # a terminating one that serves (its preStop), as it should.
+            wait_until(lambda: not kube.get("pods", namespace=NAMESPACE, selector=f"app={BACKEND}")["items"],
+                       timeout=60, what="the backend's pod to go")
             statuses = [requests.get(url, timeout=10).status_code for _ in range(OUTAGE_PAGES)]
             assert statuses == [503] * OUTAGE_PAGES
             running.wait_for(f"{down_calls} == {before_down + OUTAGE_PAGES}", timeout=30)
