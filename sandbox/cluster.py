@@ -314,15 +314,10 @@ class Cluster:
             return
         if lacking and subprocess.run([str(TOOLS / "images"), "build", *lacking], stdout=subprocess.DEVNULL).returncode != 0:
             raise ClusterError("building the shop's images failed (see above)")
-        # Streamed: the archive (~220 MB, the base layers included) never touches the disk.
-        save = subprocess.Popen([str(TOOLS / "images"), "save", *missing], stdout=subprocess.PIPE)
-        assert save.stdout is not None  # stdout=PIPE
         try:
-            real_node.import_images(save.stdout)
-        finally:
-            save.stdout.close()
-            if save.wait() != 0:
-                raise ClusterError(f"sandbox/images save {' '.join(missing)} failed (see above)")
+            real_node.import_saved([str(TOOLS / "images"), "save", *missing])
+        except real_node.NodeError as exc:
+            raise ClusterError(str(exc)) from None
         log(f"{', '.join(missing)} loaded into the node in {time.monotonic() - started:.1f}s")
 
     def cmd_images(self) -> int:

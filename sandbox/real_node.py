@@ -312,6 +312,19 @@ def import_images(archive: Path | IO[bytes]) -> None:
         ctr("images", "import", "--no-unpack", "-", stdin=archive)
 
 
+def import_saved(save_argv: list[str], env: dict[str, str] | None = None) -> None:
+    """Stream what `save_argv` writes (a docker-archive on stdout) into the node: the archive
+    (hundreds of MB with its base layers) never touches the disk."""
+    save = subprocess.Popen(save_argv, env=env, stdout=subprocess.PIPE)
+    assert save.stdout is not None  # stdout=PIPE
+    try:
+        import_images(save.stdout)
+    finally:
+        save.stdout.close()
+        if save.wait() != 0:
+            raise NodeError(f"`{' '.join(save_argv)}` failed (exit {save.returncode}; see above)")
+
+
 def owner_file() -> Path:
     """Which cluster's kubeconfig the running node serves: one real node per machine."""
     return node_dir() / "owner"

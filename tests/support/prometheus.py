@@ -17,7 +17,6 @@ the frontend. Pod IPs are routable from the host too (the bridge), but that is n
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -130,15 +129,7 @@ def load_image() -> None:
     if not binary.exists():
         raise AssertionError("no prometheus in the toolchain: `sandbox/toolchain install node` builds it")
     images.import_binary(binary, IMAGE, path="/bin/prometheus", user=f"{UID}:{UID}")
-    # Streamed, as sandbox/cluster loads the shop's images.
-    save = subprocess.Popen(["docker", "save", IMAGE], env=images.docker_env(), stdout=subprocess.PIPE)
-    assert save.stdout is not None  # stdout=PIPE
-    try:
-        real_node.import_images(save.stdout)
-    finally:
-        save.stdout.close()
-        if save.wait() != 0:
-            raise AssertionError(f"docker save {IMAGE} failed (exit {save.returncode})")
+    real_node.import_saved(["docker", "save", IMAGE], env=images.docker_env())  # as sandbox/cluster loads the shop's
 
 
 @dataclass(frozen=True)
