@@ -62,3 +62,27 @@ def test_a_stopped_backend_gives_the_error_page_then_the_page_recovers(shop, art
     with WebProcess("backend", port, log_path=artifacts_dir / "backend-again.log"):
         back = requests.get(shop.frontend.url, timeout=5)
         assert back.status_code == 200 and "<td>Onion</td>" in back.text
+
+
+def test_an_idle_keep_alive_connection_does_not_hold_up_a_stopping_server(artifacts_dir):
+    import os
+    import signal
+    import socket
+
+    log = artifacts_dir / "backend.log"
+    with WebProcess("backend", free_port(), log_path=log) as backend:
+        # Both workers up (one answering is enough for start()): a worker stopped while it boots
+        # is killed at the timeout whatever its connections.
+        wait_until(lambda: log.read_text().count("Started worker-") >= 2, timeout=20, what="both workers")
+        idle = socket.create_connection(("127.0.0.1", backend.port))
+        idle.sendall(b"GET / HTTP/1.1\r\nHost: shop\r\n\r\n")
+        assert idle.recv(65536).startswith(b"HTTP/1.1 200")  # answered; the connection stays open, idle
+        started = time.monotonic()
+        os.kill(backend.started.pid, signal.SIGTERM)  # as the kubelet stops a container: its first process
+        # Closed by the server's 5 s idle bound, so the workers stop on their own: before the 10 s
+        # kill timeout (--workers-kill-timeout), which would log that a worker refused to stop.
+        backend.started.wait(timeout=30)
+        elapsed = time.monotonic() - started
+        idle.close()
+    assert elapsed < 9.5, f"the server took {elapsed:.1f} s to stop"
+    assert "refused to gracefully stop" not in log.read_text()
