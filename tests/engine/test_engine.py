@@ -46,9 +46,11 @@ def test_render_writes_every_object(rendered):
     assert kinds == sorted(
         [
             ("Namespace", "python-shop"),
+            ("ServiceAccount", "python-shop-backend"),
             ("Deployment", "python-shop-backend"),
             ("Service", "python-shop-backend-service"),
             ("ConfigMap", "python-shop-frontend-config"),
+            ("ServiceAccount", "python-shop-frontend"),
             ("Deployment", "python-shop-frontend"),
             ("Service", "python-shop-frontend-service"),
             ("NetworkPolicy", "python-shop-default-deny-ingress"),
