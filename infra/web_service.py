@@ -4,7 +4,9 @@ One component serves both apps, the way ServiceDeployment does in Pulumi's
 guestbook example; the defaults are the ones cdk8s-plus bakes in: probes,
 requests and limits, a non-root read-only container with no privileges and no
 service account token, recommended labels, and a rolling update that never
-drops below the desired capacity.
+drops below the desired capacity. Past one machine: a ServiceAccount of its own,
+its pods spread over nodes and zones, and from two replicas on a
+PodDisruptionBudget, so a node drain takes one pod at a time.
 """
 
 from __future__ import annotations
@@ -52,6 +54,36 @@ PRE_STOP_SECONDS = 5  # serve on after termination starts: kube-proxy and pooled
 DRAIN_FILE = "/tmp/shop-draining"
 MAX_SURGE, MAX_UNAVAILABLE = 1, 0  # a new pod before an old one goes: capacity never drops in a rollout
 REVISION_HISTORY = 5  # old ReplicaSets kept for `kubectl rollout undo`: a few releases back, no more
+# A PodDisruptionBudget from this many replicas on, none below: over a single pod a budget either forbids its
+# eviction, which blocks every `kubectl drain` (a node upgrade hangs until someone deletes the budget), or allows
+# it and protects nothing. One replica has no spare to serve while it moves, budget or not.
+BUDGET_MIN_REPLICAS = 2
+# maxUnavailable rather than minAvailable: the eviction API counts it against the Deployment's own replicas, so it
+# stays right whatever `replicas` says, where minAvailable: N must follow every change and blocks every drain once
+# N reaches the replicas (a percentage rounds up the same way). 1: a drain moves one pod at a time, as a rollout does.
+BUDGET_MAX_UNAVAILABLE = 1
+# A pod that runs but is not Ready serves nothing, so evicting it costs nothing; under the default (IfHealthyBudget)
+# an app whose pods all fail (a bad release) would block every drain of their nodes until it is fixed.
+UNHEALTHY_POD_EVICTION = "AlwaysAllow"
+# Topology spread: at most one pod more in any node (zone) than in the emptiest.
+SPREAD_MAX_SKEW = 1
+# Counted per ReplicaSet (matchLabelKeys): a rollout's surge pods spread among themselves instead of being weighed
+# against the old pods about to go. Beta, on by default since Kubernetes 1.27 (still beta in 1.36); an API server
+# with the gate off drops the field, and spreading then counts every pod of the app.
+SPREAD_MATCH_LABEL_KEYS = ["pod-template-hash"]
+# topology key -> whenUnsatisfiable, each with its reason:
+SPREAD = {
+    # Hard over nodes: two replicas on one node are the outage replicas exist to prevent. Every node has this label,
+    # and a cluster of one node (minikube) always satisfies it: one domain never has a skew above 1.
+    "kubernetes.io/hostname": "DoNotSchedule",
+    # Soft over zones: the scheduler filters out every node that lacks the key of a DoNotSchedule constraint, and
+    # minikube, kind and most bare-metal nodes have no zone label, so there no pod would ever run; a zone out of
+    # room would leave pods pending too. As a preference it balances the zones a cluster has and is moot without.
+    "topology.kubernetes.io/zone": "ScheduleAnyway",
+}
+# A node the pods may not go to (cordoned for a drain, tainted for other work) is no empty place to balance
+# against: counted, it would hold a drained node's pod pending until that node came back.
+SPREAD_NODE_TAINTS_POLICY = "Honor"
 
 
 @dataclass(frozen=True)
@@ -76,6 +108,8 @@ class ConfigMount:
 class WebService(pulumi.ComponentResource):
     deployment: k8s.apps.v1.Deployment
     service: k8s.core.v1.Service
+    service_account: k8s.core.v1.ServiceAccount
+    disruption_budget: k8s.policy.v1.PodDisruptionBudget | None  # from BUDGET_MIN_REPLICAS replicas on
     selector: dict[str, str]  # the pod labels its Service (and NetworkPolicies) select on
     build: str | None  # what its pods report as their build (SHOP_BUILD): `make up` checks the page names it
 
@@ -102,7 +136,9 @@ class WebService(pulumi.ComponentResource):
         """
         component: its part in the shop (app.kubernetes.io/component: backend, frontend).
         image: the container image, with a tag or digest.
-        replicas: its pods; a rollout surges one at a time (MAX_SURGE) and never drops one first.
+        replicas: its pods; a rollout surges one at a time (MAX_SURGE) and never drops one first;
+            spread over nodes and zones (SPREAD); from BUDGET_MIN_REPLICAS on, a PodDisruptionBudget `<name>`
+            lets evictions (a node drain) take BUDGET_MAX_UNAVAILABLE of them at a time.
         service_port: the Service's port; the container listens on CONTAINER_PORT whatever it is.
         service_type: ClusterIP by default: reachable in the cluster only, until a stack says otherwise.
         config_mount: a ConfigMap mounted read-only as a directory (updates reach the files).
@@ -149,6 +185,17 @@ class WebService(pulumi.ComponentResource):
         template_metadata: dict = {"labels": pod_labels}
         if monitoring == "annotations":
             template_metadata["annotations"] = SCRAPE_ANNOTATIONS
+
+        # Its own identity, not the namespace's `default` that anything there may run as: what RBAC and a cloud's
+        # workload identity (EKS IRSA or Pod Identity, GKE Workload Identity, AKS) bind to. No token: the apps
+        # never call the Kubernetes API (said on the pods too, which would otherwise inherit this).
+        self.service_account = k8s.core.v1.ServiceAccount(
+            name,
+            metadata={"name": name, "namespace": namespace, "labels": service_labels},  # no version, as the Service
+            automount_service_account_token=False,
+            opts=child,
+        )
+        pod_spec = _pod_spec(container, config_mount, name, selector)
         self.deployment = k8s.apps.v1.Deployment(
             name,
             metadata=metadata,
@@ -158,10 +205,21 @@ class WebService(pulumi.ComponentResource):
                 "strategy": {"type": "RollingUpdate",
                              "rollingUpdate": {"maxSurge": MAX_SURGE, "maxUnavailable": MAX_UNAVAILABLE}},
                 "revisionHistoryLimit": REVISION_HISTORY,
-                "template": {"metadata": template_metadata, "spec": _pod_spec(container, config_mount)},
+                "template": {"metadata": template_metadata, "spec": pod_spec},
             },
-            opts=child,
+            # After its account: the API server admits no pod whose service account does not exist yet.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.service_account])),
         )
+
+        self.disruption_budget = None
+        if replicas >= BUDGET_MIN_REPLICAS:
+            self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
+                name,
+                metadata={"name": name, "namespace": namespace, "labels": service_labels},
+                spec={"maxUnavailable": BUDGET_MAX_UNAVAILABLE, "selector": {"matchLabels": selector},
+                      "unhealthyPodEvictionPolicy": UNHEALTHY_POD_EVICTION},
+                opts=child,
+            )
 
         self.service = k8s.core.v1.Service(
             f"{name}-service",
@@ -282,16 +340,19 @@ def _contract(image: str) -> dict[str, str]:
     }
 
 
-def _pod_spec(container: dict, config_mount: ConfigMount | None) -> dict:
-    """The pod around it: no service account token, no service links, a non-root user, /tmp and the
-    metrics files' directory."""
+def _pod_spec(container: dict, config_mount: ConfigMount | None, service_account: str,
+              selector: dict[str, str]) -> dict:
+    """The pod around it: its own service account but no token, no service links, a non-root user, /tmp and
+    the metrics files' directory, spread over nodes and zones."""
     volumes: list[dict] = [{"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}},
                            {"name": "metrics", "emptyDir": {"sizeLimit": METRICS_DIR_SIZE_LIMIT}}]
     if config_mount:
         volumes.append({"name": config_mount.volume_name, "configMap": {"name": config_mount.config_map_name}})
     return {
+        "serviceAccountName": service_account,
         "automountServiceAccountToken": False,  # the apps never call the Kubernetes API
         "enableServiceLinks": False,  # the apps read no *_SERVICE_HOST variables
+        "topologySpreadConstraints": spread_constraints(selector),
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": RUN_AS,
@@ -301,6 +362,14 @@ def _pod_spec(container: dict, config_mount: ConfigMount | None) -> dict:
         "containers": [container],
         "volumes": volumes,
     }
+
+
+def spread_constraints(selector: dict[str, str]) -> list[dict]:
+    """The pods of one app (`selector`) spread over each key of SPREAD, as its reasons say."""
+    return [{"maxSkew": SPREAD_MAX_SKEW, "topologyKey": key, "whenUnsatisfiable": when,
+             "labelSelector": {"matchLabels": dict(selector)}, "matchLabelKeys": list(SPREAD_MATCH_LABEL_KEYS),
+             "nodeTaintsPolicy": SPREAD_NODE_TAINTS_POLICY}
+            for key, when in SPREAD.items()]
 
 
 def _probe(period: int, failures: int) -> dict:

@@ -19,18 +19,24 @@ TARGET_SCHEMA = PolicyConfigSchema(
 )
 
 
-def resource_policy(name: str, description: str, rule, config_schema=None) -> ResourceValidationPolicy:
+def resource_policy(name: str, description: str, rule, config_schema=None,
+                    enforcement_level=None) -> ResourceValidationPolicy:
     def validate(args, report_violation):
         extra = [args.get_config().get("target", "minikube")] if config_schema else []
         for message in rule(args.resource_type, args.props, *extra):
             report_violation(message)
 
-    return ResourceValidationPolicy(name=name, description=description, validate=validate, config_schema=config_schema)
+    return ResourceValidationPolicy(name=name, description=description, validate=validate, config_schema=config_schema,
+                                    enforcement_level=enforcement_level)
 
 
-def covered_by_network_policies(args, report_violation):
-    for message in rules.deployments_covered_by_network_policies([(r.resource_type, r.props) for r in args.resources]):
-        report_violation(message)
+def stack_policy(name: str, description: str, rule, enforcement_level=None) -> StackValidationPolicy:
+    def validate(args, report_violation):
+        for message in rule([(r.resource_type, r.props) for r in args.resources]):
+            report_violation(message)
+
+    return StackValidationPolicy(name=name, description=description, validate=validate,
+                                 enforcement_level=enforcement_level)
 
 
 POLICIES = [
@@ -66,10 +72,25 @@ POLICIES = [
         "podSelector alone, no empty namespaceSelector, no rule open to anywhere.",
         rules.metrics_only_from_a_namespace,
     ),
-    StackValidationPolicy(
-        name="deployments-covered-by-network-policy",
-        description="Every Deployment is selected by an ingress NetworkPolicy in its namespace.",
-        validate=covered_by_network_policies,
+    stack_policy(
+        "deployments-covered-by-network-policy",
+        "Every Deployment is selected by an ingress NetworkPolicy in its namespace.",
+        rules.deployments_covered_by_network_policies,
+    ),
+    # Advisory unless the pack's config says otherwise (policy/prod.json makes both mandatory): a cluster of one
+    # node, as minikube is, has no drain to survive and no zone to spread over.
+    stack_policy(
+        "replicas-have-a-disruption-budget",
+        "A Deployment or StatefulSet of 2 replicas or more is selected by a PodDisruptionBudget in its namespace.",
+        rules.replicas_have_a_disruption_budget,
+        enforcement_level=EnforcementLevel.ADVISORY,
+    ),
+    resource_policy(
+        "replicas-spread-over-nodes-and-zones",
+        "A Deployment or StatefulSet of 2 replicas or more spreads its pods over nodes and zones "
+        "(topologySpreadConstraints on kubernetes.io/hostname and topology.kubernetes.io/zone selecting them).",
+        rules.replicas_spread_over_nodes_and_zones,
+        enforcement_level=EnforcementLevel.ADVISORY,
     ),
 ]
 

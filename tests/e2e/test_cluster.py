@@ -18,7 +18,7 @@ import pytest
 
 from infra import app_images
 from sandbox.kube import Kube
-from tests.support.clusters import deployed_stack
+from tests.support.clusters import deployed_stack, split_json_stream
 from tests.support.net import wait_until
 from tests.support.stacks import Stack, changed
 from tools.toolset import ROOT
@@ -247,16 +247,3 @@ def test_a_cluster_running_the_original_is_taken_over_without_deleting_anything(
     assert changed(stack.steps()) == {}  # and from now on the stack owns them
     stack.destroy()
     assert not kube.exists("configmap", CONFIG_MAP, namespace)
-
-
-def split_json_stream(text: str) -> list[str]:
-    """`kubectl -o json --watch` prints one pretty-printed JSON document per event."""
-    decoder, docs, index = json.JSONDecoder(), [], 0
-    while index < len(text):
-        if text[index].isspace():
-            index += 1
-            continue
-        _, end = decoder.raw_decode(text, index)
-        docs.append(text[index:end])
-        index = end
-    return docs

@@ -108,7 +108,7 @@ def test_make_preview_shows_no_changes_and_runs_the_policy_pack(machine):
     said = preview.stdout + preview.stderr
     assert preview.returncode == 0, said[-6000:]
     assert "python-shop-guardrails" in said
-    assert "14 unchanged" in said
+    assert "16 unchanged" in said
     for change in ("to create", "to update", "to delete", "to replace"):
         assert change not in said
 
@@ -171,7 +171,7 @@ def test_a_backend_price_edit_shows_on_the_first_page_after_make_up_with_no_fail
 def test_make_up_with_nothing_changed_builds_nothing_and_changes_nothing(machine):
     up = make(machine, "up")
     assert up.returncode == 0, (up.stdout + up.stderr)[-6000:]
-    assert "14 unchanged" in up.stdout
+    assert "16 unchanged" in up.stdout
     for change in ("created", "updated", "deleted", "replaced"):
         assert f" {change} " not in up.stdout.split("Resources:")[-1]
     assert "loaded into the node" not in up.stderr

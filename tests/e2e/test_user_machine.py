@@ -280,7 +280,7 @@ def test_the_readmes_plain_pulumi_walkthrough_runs_as_written(laptop, kwok_clust
     for line in ("~ port: 8080 => 9090",
                  '- BACKEND_URI = "http://python-shop-backend-service.python-shop.svc:8080"',
                  '+ BACKEND_URI = "http://python-shop-backend-service.python-shop.svc:9090"',
-                 "python-shop-guardrails", "~ 2 to update", "12 unchanged", "- 14 deleted"):
+                 "python-shop-guardrails", "~ 2 to update", "14 unchanged", "- 16 deleted"):
         assert line in changed, (line, changed[-4000:])
     wait_until(lambda: not kube.exists("namespace", NAMESPACE), timeout=60, what="the namespace to be gone")
     assert git(repo, "status", "--porcelain") == ""  # the clone as it was: no salt written, no port left set

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import kubernetes_validate
@@ -46,9 +47,11 @@ def test_render_writes_every_object(rendered):
     assert kinds == sorted(
         [
             ("Namespace", "python-shop"),
+            ("ServiceAccount", "python-shop-backend"),
             ("Deployment", "python-shop-backend"),
             ("Service", "python-shop-backend-service"),
             ("ConfigMap", "python-shop-frontend-config"),
+            ("ServiceAccount", "python-shop-frontend"),
             ("Deployment", "python-shop-frontend"),
             ("Service", "python-shop-frontend-service"),
             ("NetworkPolicy", "python-shop-default-deny-ingress"),
@@ -203,6 +206,36 @@ def test_without_network_policies_the_coverage_policy_refuses_until_turned_off(p
         assert allowed.returncode == 0, allowed.stdout + allowed.stderr
     finally:
         stack.write_config(networkPolicies=None)
+
+
+def test_the_prod_pack_config_refuses_a_prod_stack_without_budgets(policy_stacks, tmp_path):
+    # An edited copy of the program whose web services never declare a budget: the replicas rules are
+    # advisory by default, mandatory under policy/prod.json, which the prod stack is previewed with.
+    program = tmp_path / "no-budgets"
+    shutil.copytree(ROOT / "infra", program / "infra", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "Pulumi.yaml", program)
+    (program / ".venv").symlink_to(ROOT / ".venv")
+    web_service = program / "infra" / "web_service.py"
+    edited = web_service.read_text().replace("BUDGET_MIN_REPLICAS = 2\n", "BUDGET_MIN_REPLICAS = 99\n")
+    assert edited != web_service.read_text()
+    web_service.write_text(edited)
+    stack = policy_stacks["prod"]
+
+    refused = stack.cli("preview", "--policy-pack", POLICY_PACK, "--policy-pack-config",
+                        str(ROOT / "policy" / "prod.json"), check=False, cwd=program)
+    assert refused.returncode != 0
+    assert "mandatory" in refused.stdout and "replicas-have-a-disruption-budget" in refused.stdout
+    for app, replicas in (("backend", 2), ("frontend", 3)):  # Pulumi.prod.yaml's
+        assert (f"Deployment python-shop/python-shop-{app} runs {replicas} replicas and no PodDisruptionBudget"
+                in refused.stdout), refused.stdout[-4000:]
+
+    # The same without prod.json's levels (a cluster target only): reported, advisory, and let through.
+    cluster_only = tmp_path / "cluster-only.json"
+    cluster_only.write_text(json.dumps({"no-load-balancer-on-minikube": {"target": "cluster"}}))
+    advised = stack.cli("preview", "--policy-pack", POLICY_PACK, "--policy-pack-config", str(cluster_only),
+                        check=False, cwd=program)
+    assert advised.returncode == 0, advised.stdout[-4000:] + advised.stderr[-2000:]
+    assert "advisory" in advised.stdout and "replicas-have-a-disruption-budget" in advised.stdout
 
 
 def test_the_policy_pack_refuses_a_latest_image(policy_stacks):

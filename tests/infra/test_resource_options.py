@@ -1,6 +1,8 @@
 """The resource options the engine sees (URNs, parents, aliases, providers): what keeps an object
 the same object across `pulumi up`s. A lost alias or parent replaces it, which no input shows."""
 
+import pytest
+
 from tests.support.pulumi_mocks import DEV_CONFIG, PRODUCTION_LIKE_CONFIG, PROVIDER_TYPE, run_program
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
@@ -22,19 +24,25 @@ def test_the_default_namespace_needs_no_alias():
     assert [a for a in namespace.aliases if "name" in a.get("spec", {})] == []
 
 
-def test_each_apps_objects_are_children_of_its_web_service():
-    run = run_program(DEV_CONFIG)
+@pytest.mark.parametrize(("config", "stack", "budgets"), [(DEV_CONFIG, "dev", False),
+                                                          (PRODUCTION_LIKE_CONFIG, "production-like", True)],
+                         ids=["dev", "production-like"])
+def test_each_apps_objects_are_children_of_its_web_service(config, stack, budgets):
+    run = run_program(config, stack=stack)
     for app in ("backend", "frontend"):
-        component = f"urn:pulumi:dev::python-shop::python-shop:index:WebService::python-shop-{app}"
-        assert run.by_urn(component).parent == "urn:pulumi:dev::python-shop::pulumi:pulumi:Stack::python-shop-dev"
+        component = f"urn:pulumi:{stack}::python-shop::python-shop:index:WebService::python-shop-{app}"
+        assert run.by_urn(component).parent == f"urn:pulumi:{stack}::python-shop::pulumi:pulumi:Stack::python-shop-{stack}"
         children = sorted((r.type, r.name) for r in run.registered if r.parent == component)
+        # The dev stack's one replica each gets no disruption budget; production-like's 3 and 4 do.
         assert children == sorted([
             ("kubernetes:apps/v1:Deployment", f"python-shop-{app}"),
             ("kubernetes:core/v1:Service", f"python-shop-{app}-service"),
+            ("kubernetes:core/v1:ServiceAccount", f"python-shop-{app}"),
             (NETWORK_POLICY, "python-shop-backend-from-frontend" if app == "backend" else "python-shop-frontend-from-anywhere"),
+            *([("kubernetes:policy/v1:PodDisruptionBudget", f"python-shop-{app}")] if budgets else []),
         ])
     config_map = run.one("kubernetes:core/v1:ConfigMap", "python-shop-frontend-config")
-    assert config_map.parent == "urn:pulumi:dev::python-shop::python-shop:index:FrontendConfig::python-shop-frontend-config"
+    assert config_map.parent == f"urn:pulumi:{stack}::python-shop::python-shop:index:FrontendConfig::python-shop-frontend-config"
 
 
 def test_network_policies_moved_into_their_web_service_keep_their_urns():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.pulumi_mocks import DEV_CONFIG, run_program
+from tests.support.pulumi_mocks import DEV_CONFIG, ROOT, run_program, stack_config
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
 
@@ -40,3 +40,15 @@ def shop_objects():
 def objects(shop_objects):
     return copy.deepcopy(shop_objects)
 
+
+
+@pytest.fixture(scope="session")
+def prod_objects_once():
+    """(type, inputs) of every Kubernetes object the committed prod stack (Pulumi.prod.yaml) declares."""
+    run = run_program(stack_config(ROOT / "Pulumi.prod.yaml"), stack="prod")
+    return [(r.type, r.inputs) for r in run.kubernetes_objects()]
+
+
+@pytest.fixture
+def prod_objects(prod_objects_once):
+    return copy.deepcopy(prod_objects_once)

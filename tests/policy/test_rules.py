@@ -1,9 +1,12 @@
 """Each policy against compliant objects (the shop's own) and non-compliant ones."""
 
+import json
+
 import pytest
-from pulumi_policy import ResourceValidationArgs, StackValidationArgs, StackValidationPolicy
+from pulumi_policy import EnforcementLevel, ResourceValidationArgs, StackValidationArgs, StackValidationPolicy
 from pulumi_policy.policy import PolicyResource
 
+from tests.policy.conftest import POLICY_DIR
 from tests.support.pulumi_mocks import DEV_CONFIG, run_program
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -437,3 +440,179 @@ def test_the_metrics_rules_look_at_their_own_kinds_only(policies):
         assert violations_of(policies[name], [other]) == []
     assert len(violations_of(policies["metrics-not-on-services"], [(SERVICE, other[1])])) == 1
     assert len(violations_of(policies["metrics-only-from-a-namespace"], [(NETWORK_POLICY, other[1])])) == 1
+
+
+# --- replicas: a disruption budget and spread over nodes and zones (advisory; mandatory in policy/prod.json) ---
+
+BUDGET = "kubernetes:policy/v1:PodDisruptionBudget"
+STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+REPLICA_POLICIES = ("replicas-have-a-disruption-budget", "replicas-spread-over-nodes-and-zones")
+PROD_PACK_CONFIG = POLICY_DIR / "prod.json"
+
+
+def budget_message(name, replicas, kind="Deployment", namespace="python-shop"):
+    return (f"{kind} {namespace}/{name} runs {replicas} replicas and no PodDisruptionBudget in its namespace selects its "
+            "pods, so one node drain may evict them all at once; add a policy/v1 PodDisruptionBudget selecting them, "
+            "e.g. maxUnavailable: 1 (infra/web_service.py's WebService adds one from 2 replicas)")
+
+
+def spread_message(name, replicas, missing, kind="Deployment", namespace="python-shop"):
+    return (f"{kind} {namespace}/{name} runs {replicas} replicas with no topology spread of its pods over {missing}, so "
+            "the scheduler may put them all on one node or in one zone; add topologySpreadConstraints with those "
+            "topologyKeys whose labelSelector selects its pods (zones whenUnsatisfiable: ScheduleAnyway, which nodes "
+            "without the label still satisfy)")
+
+
+def replica_violations(policies, objects):
+    return {name: violations_of(policies[name], objects) for name in REPLICA_POLICIES}
+
+
+NONE = {name: [] for name in REPLICA_POLICIES}
+
+
+def test_the_prod_stack_passes_every_policy_under_the_prod_pack_config(policies, prod_objects):
+    # Pulumi.prod.yaml: 2 backend and 3 frontend replicas, each with its budget and spread.
+    assert sorted(p["metadata"]["name"] for t, p in prod_objects if t == BUDGET) == [
+        "python-shop-backend", "python-shop-frontend"]
+    config = json.loads(PROD_PACK_CONFIG.read_text())["no-load-balancer-on-minikube"]
+    for policy in policies.values():
+        assert violations_of(policy, prod_objects, config) == [], policy.name
+
+
+def test_the_prod_pack_config_makes_budgets_and_spread_mandatory(policies):
+    # Advisory by default (a dev stack on one node has nothing to drain or spread over); policy/prod.json,
+    # which `pulumi preview --stack prod` is run with, refuses the preview on either.
+    for name in REPLICA_POLICIES:
+        assert policies[name].enforcement_level == EnforcementLevel.ADVISORY, name
+    assert json.loads(PROD_PACK_CONFIG.read_text()) == {
+        "no-load-balancer-on-minikube": {"target": "cluster"},
+        "replicas-have-a-disruption-budget": "mandatory",
+        "replicas-spread-over-nodes-and-zones": "mandatory",
+    }
+    # The other policies take the pack's level: mandatory.
+    assert {name for name, policy in policies.items() if policy.enforcement_level is not None} == set(REPLICA_POLICIES)
+
+
+def test_a_prod_stack_without_budgets_is_refused(policies, prod_objects):
+    without_budgets = [(t, p) for t, p in prod_objects if t != BUDGET]
+    assert replica_violations(policies, without_budgets) == {
+        "replicas-have-a-disruption-budget": [budget_message("python-shop-backend", 2),
+                                              budget_message("python-shop-frontend", 3)],
+        "replicas-spread-over-nodes-and-zones": [],
+    }
+
+
+def test_a_prod_stack_without_spread_is_refused(policies, prod_objects):
+    find(prod_objects, DEPLOYMENT, "python-shop-frontend")["spec"]["template"]["spec"].pop("topologySpreadConstraints")
+    assert replica_violations(policies, prod_objects) == {
+        "replicas-have-a-disruption-budget": [],
+        "replicas-spread-over-nodes-and-zones": [spread_message(
+            "python-shop-frontend", 3, "kubernetes.io/hostname, topology.kubernetes.io/zone")],
+    }
+
+
+def test_the_dev_stacks_single_replicas_need_neither(policies, objects):
+    # One replica each: no budget (it would block every drain or protect nothing), and spread is not required.
+    assert [t for t, _ in objects if t == BUDGET] == []
+    for _, props in objects:
+        props.get("spec", {}).get("template", {}).get("spec", {}).pop("topologySpreadConstraints", None)
+    assert replica_violations(policies, objects) == NONE
+
+
+def pods(labels):
+    return {"metadata": {"labels": labels}, "spec": pod()}
+
+
+def spread(key, selector):
+    return {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": selector}
+
+
+WEB = {"app": "web"}
+BOTH_KEYS = [spread("kubernetes.io/hostname", {"matchLabels": WEB}),
+             spread("topology.kubernetes.io/zone", {"matchLabels": WEB})]
+
+
+def replicated(replicas, constraints=BOTH_KEYS, kind=DEPLOYMENT, namespace="shop"):
+    template = pods(WEB)
+    template["spec"]["topologySpreadConstraints"] = constraints
+    spec = {"selector": {"matchLabels": WEB}, "template": template}
+    if replicas is not None:
+        spec["replicas"] = replicas
+    return kind, {"metadata": {"name": "web", "namespace": namespace}, "spec": spec}
+
+
+def budget(selector, namespace="shop"):
+    spec = {"maxUnavailable": 1}
+    if selector is not None:
+        spec["selector"] = selector
+    return BUDGET, {"metadata": {"name": "web", "namespace": namespace}, "spec": spec}
+
+
+@pytest.mark.parametrize(
+    ("replicas", "needed"),
+    [(None, False), (1, False), (2, True), (3.0, True), (50, True)],  # unset is 1; the engine's numbers are floats
+    ids=["unset", "one", "two", "float-from-the-engine", "fifty"],
+)
+def test_budgets_and_spread_are_asked_of_two_replicas_or_more(policies, replicas, needed):
+    workload_ = replicated(replicas, constraints=[])
+    shown = int(replicas) if needed else None
+    assert replica_violations(policies, [workload_]) == ({
+        "replicas-have-a-disruption-budget": [budget_message("web", shown, namespace="shop")],
+        "replicas-spread-over-nodes-and-zones": [spread_message(
+            "web", shown, "kubernetes.io/hostname, topology.kubernetes.io/zone", namespace="shop")],
+    } if needed else NONE)
+
+
+def test_a_stateful_set_is_asked_the_same(policies):
+    found = replica_violations(policies, [replicated(3, constraints=[], kind=STATEFUL_SET)])
+    assert found == {
+        "replicas-have-a-disruption-budget": [budget_message("web", 3, kind="StatefulSet", namespace="shop")],
+        "replicas-spread-over-nodes-and-zones": [spread_message(
+            "web", 3, "kubernetes.io/hostname, topology.kubernetes.io/zone", kind="StatefulSet", namespace="shop")],
+    }
+    assert replica_violations(policies, [replicated(3, kind=STATEFUL_SET), budget({"matchLabels": WEB})]) == NONE
+
+
+@pytest.mark.parametrize(
+    ("budget_", "covered"),
+    [
+        (budget({"matchLabels": WEB}), True),
+        (budget({"matchExpressions": [{"key": "app", "operator": "In", "values": ["web", "api"]}]}), True),
+        (budget({}), True),  # policy/v1: an empty selector selects every pod of the namespace
+        (budget(None), False),  # and a missing one none
+        (budget({"matchLabels": {"app": "api"}}), False),
+        (budget({"matchLabels": {"app": "web", "tier": "x"}}), False),  # every label must match
+        (budget({"matchLabels": WEB}, namespace="elsewhere"), False),  # a budget guards its own namespace only
+    ],
+    ids=["labels", "expressions", "empty", "missing", "other-app", "more-labels", "other-namespace"],
+)
+def test_a_budget_counts_when_it_selects_the_pods_in_their_namespace(policies, budget_, covered):
+    assert violations_of(policies["replicas-have-a-disruption-budget"], [replicated(2), budget_]) == (
+        [] if covered else [budget_message("web", 2, namespace="shop")])
+
+
+@pytest.mark.parametrize(
+    ("constraints", "missing"),
+    [
+        (BOTH_KEYS, None),
+        ([BOTH_KEYS[0]], "topology.kubernetes.io/zone"),
+        ([BOTH_KEYS[1]], "kubernetes.io/hostname"),
+        # Selecting other pods, or none at all (no labelSelector counts no pod): no spread of these.
+        ([spread("kubernetes.io/hostname", {"matchLabels": {"app": "api"}}), BOTH_KEYS[1]], "kubernetes.io/hostname"),
+        ([{k: v for k, v in c.items() if k != "labelSelector"} for c in BOTH_KEYS],
+         "kubernetes.io/hostname, topology.kubernetes.io/zone"),
+        ([spread("topology.kubernetes.io/region", {"matchLabels": WEB}), BOTH_KEYS[0]], "topology.kubernetes.io/zone"),
+        ([spread(c["topologyKey"], {}) for c in BOTH_KEYS], None),  # an empty selector counts every pod, these too
+    ],
+    ids=["both", "no-zone", "no-node", "other-pods", "no-selector", "region-is-no-zone", "empty-selector"],
+)
+def test_spread_counts_per_key_when_it_selects_the_pods(policies, constraints, missing):
+    found = violations_of(policies["replicas-spread-over-nodes-and-zones"], [replicated(2, constraints)])
+    assert found == ([] if missing is None else [spread_message("web", 2, missing, namespace="shop")])
+
+
+def test_other_kinds_need_neither(policies):
+    # A DaemonSet runs one pod per node and a Job runs to completion: neither has replicas to keep serving.
+    daemon_set = ("kubernetes:apps/v1:DaemonSet", {"metadata": {"name": "d", "namespace": "shop"},
+                                                   "spec": {"replicas": 3, "template": pods(WEB)}})
+    assert replica_violations(policies, [daemon_set]) == NONE

@@ -2,7 +2,7 @@
 
 The mocks echo every input back as an output, add what the API server would
 (uids, cluster IPs, node ports), and record each registration with the resource
-options the engine would see (URN, parent, aliases, provider), so tests can assert
+options the engine would see (URN, parent, aliases, dependencies, provider), so tests can assert
 on what the program asked for, on how outputs were wired and on what keeps a URN.
 """
 
@@ -42,6 +42,7 @@ class Registered:
     urn: str = ""
     parent: str = ""  # the parent's URN ("" for the stack itself)
     aliases: list[dict] = field(default_factory=list)  # e.g. [{"spec": {"name": "shop-prod"}}]
+    dependencies: list[str] = field(default_factory=list)  # URNs it waits for (depends_on and its inputs' sources)
 
 
 class OptionRecordingMonitor(MockMonitor):
@@ -67,7 +68,8 @@ class OptionRecordingMonitor(MockMonitor):
         args = pulumi.runtime.MockResourceArgs(
             typ=request.type, name=request.name, inputs=rpc.deserialize_properties(request.object),
             provider=request.provider, resource_id=request.importId, custom=request.custom or False)
-        options = {"urn": urn, "parent": request.parent, "aliases": [MessageToDict(a) for a in request.aliases]}
+        options = {"urn": urn, "parent": request.parent, "aliases": [MessageToDict(a) for a in request.aliases],
+                   "dependencies": list(request.dependencies)}
         id_, state = self.mocks.new_resource_with_options(args, options)
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=_sync_await(rpc.serialize_properties(state, {})))

@@ -1,0 +1,242 @@
+"""The prod stack on six nodes in three zones: spread, drains, the disruption budget, a rollout.
+
+The cluster is the sandbox's control plane (sandbox/cluster, a cluster of its own): the real API
+server, scheduler and controllers, and the Eviction API that enforces disruption budgets. What is
+simulated: the nodes are kwok's (Node objects with the kwok annotation, made Ready by kwok, three
+zones by their `topology.kubernetes.io/zone` label, ample room on each) and so are the pods' lives:
+no image is pulled (the prod stack's registry references are never fetched), no container runs, no
+probe is made (kwok marks a pod Ready once it is scheduled), and no metrics exist; what the stack's
+objects make the scheduler, the Deployment controller and the Eviction API do is the real thing.
+
+The tests build on each other and run in file order.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import subprocess
+
+import pytest
+
+from sandbox.kube import Kube
+from tests.support.clusters import deployed_stack, running_cluster, split_json_stream
+from tests.support.net import wait_until
+
+pytestmark = pytest.mark.cluster
+
+CLUSTER = "python-shop-many"  # a base name of its own: this test replaces its cluster's nodes
+NAMESPACE = "python-shop"
+BACKEND, FRONTEND = "python-shop-backend", "python-shop-frontend"
+ZONES = ("zone-a", "zone-b", "zone-c")
+NODES = {f"node-{zone}-{n}": zone for zone in ZONES for n in (1, 2)}
+ZONE = "topology.kubernetes.io/zone"
+# Pulumi.prod.yaml's replicas; its frontend budget (maxUnavailable 1) lets one of its 3 pods go at a time.
+REPLICAS = {BACKEND: 2, FRONTEND: 3}
+MAX_UNAVAILABLE = 1
+RELEASE = "registry.example.com/shop/python-shop-frontend:1.4.3"  # the rollout's new tag, never pulled
+
+
+def kwok_node(name: str, zone: str, index: int) -> dict:
+    """A node as kwokctl's own template makes one (kustomize/kwokctl/resource/node.yaml, kwok v0.8.0),
+    in a zone, with a pod range of its own (kwok hands out pod IPs from it)."""
+    room = {"cpu": "32", "memory": "256Gi", "pods": "110"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            # kwok's controller runs every node so annotated (here it manages all nodes; the annotation says it anyway).
+            "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+                       "type": "kwok", ZONE: zone},
+        },
+        "spec": {"podCIDR": f"10.0.{index}.0/24", "podCIDRs": [f"10.0.{index}.0/24"]},
+        # A Node may be created with its status; kwok then keeps its conditions Ready.
+        "status": {"allocatable": room, "capacity": room,
+                   "addresses": [{"type": "InternalIP", "address": f"192.0.2.{index}"}]},
+    }
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Its own simulated cluster, its one node swapped for three zones of two nodes each; removed after."""
+    clusters = running_cluster(timeout=300, name=CLUSTER)
+    running = next(clusters)
+    try:
+        kube = running.kube
+        nodes = [kwok_node(name, zone, index) for index, (name, zone) in enumerate(NODES.items(), start=1)]
+        kube.run("create", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": nodes}))
+        kube.run("delete", "node", "node-000000")  # sandbox/cluster's own, in no zone
+        kube.run("wait", "node", "--all", "--for=condition=Ready", "--timeout=60s", timeout=90)
+        yield running
+    finally:
+        clusters.close()  # sandbox/cluster down: every process and the cluster's state
+
+
+@pytest.fixture(scope="module")
+def prod_stack(cluster, tmp_path_factory):
+    """Pulumi.prod.yaml (registry images, 2 backend and 3 frontend replicas) on this cluster, with a ClusterIP
+    in front: no controller here would give a LoadBalancer an address."""
+    yield from deployed_stack(cluster, tmp_path_factory.mktemp("many-nodes"), "many-nodes", base="prod",
+                              frontendServiceType="ClusterIP")
+
+
+def running_pods(kube: Kube, app: str) -> list[dict]:
+    pods = kube.get("pods", namespace=NAMESPACE, selector=f"app={app}")["items"]
+    return [p for p in pods if not p["metadata"].get("deletionTimestamp") and p["status"].get("phase") == "Running"]
+
+
+def placement(kube: Kube, app: str) -> dict[str, str]:
+    """pod name -> node of the app's running pods."""
+    return {p["metadata"]["name"]: p["spec"]["nodeName"] for p in running_pods(kube, app)}
+
+
+def assert_spread(nodes_of_pods: dict[str, str], replicas: int, zones: bool = True) -> None:
+    """No two of the pods on one node (the hard constraint), and unless `zones` is False each zone within
+    one pod of every other (the soft one: the scheduler's preference wherever every node can take the pod)."""
+    nodes = list(nodes_of_pods.values())
+    assert len(nodes) == replicas, nodes_of_pods
+    assert len(set(nodes)) == len(nodes), f"two pods on one node: {nodes_of_pods}"
+    per_zone = collections.Counter(NODES[node] for node in nodes)
+    counts = [per_zone.get(zone, 0) for zone in ZONES]
+    assert not zones or max(counts) - min(counts) <= 1, f"zones unbalanced: {dict(per_zone)}"
+
+
+def budget_status(kube: Kube, app: str) -> dict:
+    status = kube.get("poddisruptionbudget", app, NAMESPACE).get("status", {})
+    return {key: status.get(key) for key in ("expectedPods", "currentHealthy", "desiredHealthy", "disruptionsAllowed")}
+
+
+def settled(kube: Kube, app: str, replicas: int | None = None) -> bool:
+    """Every replica (REPLICAS unless said) running and available, and the budget counting them all."""
+    status = kube.get("deployment", app, NAMESPACE)["status"]
+    replicas = replicas or REPLICAS[app]
+    return (status.get("availableReplicas") == replicas and status.get("updatedReplicas") == replicas
+            and len(running_pods(kube, app)) == replicas
+            and budget_status(kube, app) == {"expectedPods": replicas, "currentHealthy": replicas,
+                                             "desiredHealthy": replicas - MAX_UNAVAILABLE, "disruptionsAllowed": 1})
+
+
+def evict(kube: Kube, pod: str) -> subprocess.CompletedProcess:
+    """POST the pod's Eviction subresource, as `kubectl drain` does; -v=6 logs the response's status line."""
+    eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": NAMESPACE}}
+    return kube.run("create", "--raw", f"/api/v1/namespaces/{NAMESPACE}/pods/{pod}/eviction", "-f", "-", "-v=6",
+                    stdin=json.dumps(eviction), check=False)
+
+
+# --- the tests, in order ----------------------------------------------------------------------------
+
+
+def test_the_pods_are_spread_one_per_node_and_balanced_over_the_zones(cluster, prod_stack):
+    kube = cluster.kube
+    assert sorted(n["metadata"]["name"] for n in kube.get("nodes")["items"]) == sorted(NODES)
+    for app in (BACKEND, FRONTEND):
+        assert kube.get("deployment", app, NAMESPACE)["spec"]["replicas"] == REPLICAS[app]  # Pulumi.prod.yaml's
+        # `pulumi up` awaited the Deployments; the disruption controller counts the pods a moment later.
+        wait_until(lambda app=app: settled(kube, app), timeout=30, what=f"{app} settled under its budget")
+        assert_spread(placement(kube, app), REPLICAS[app])
+        pdb = kube.get("poddisruptionbudget", app, NAMESPACE)["spec"]
+        assert pdb == {"maxUnavailable": 1, "selector": {"matchLabels": {"app": app}},
+                       "unhealthyPodEvictionPolicy": "AlwaysAllow"}
+
+
+def test_a_drain_of_a_node_holding_a_frontend_pod_succeeds_while_the_budget_holds(cluster, prod_stack):
+    kube = cluster.kube
+    node = sorted(placement(kube, FRONTEND).values())[0]
+    try:
+        # --delete-emptydir-data: the pods' /tmp and metrics volumes are scratch, lost with the pod by design.
+        drain = kube.run("drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s",
+                         check=False, timeout=90)
+        assert drain.returncode == 0, drain.stderr
+        assert f"node/{node} drained" in drain.stdout
+        # The evicted pod's replacement lands on another node, never beside a sibling (the drained node,
+        # cordoned and tainted, is left out of the count: nodeTaintsPolicy Honor).
+        wait_until(lambda: settled(kube, FRONTEND), timeout=60, what="the frontend back to 3 pods")
+        after = placement(kube, FRONTEND)
+        assert node not in after.values()
+        assert_spread(after, REPLICAS[FRONTEND])
+    finally:
+        kube.run("uncordon", node)
+
+
+def test_an_eviction_that_would_break_the_budget_is_refused_with_429(cluster, prod_stack):
+    kube = cluster.kube
+    wait_until(lambda: settled(kube, FRONTEND), timeout=60, what="the frontend settled")
+    # Every node cordoned: an evicted pod's replacement stays Pending, so the budget stays spent.
+    kube.run("cordon", "--selector", "type=kwok")
+    try:
+        first, second, third = sorted(placement(kube, FRONTEND))
+        allowed = evict(kube, first)
+        assert allowed.returncode == 0, allowed.stderr[-2000:]
+        assert 'status="201 Created"' in allowed.stderr, allowed.stderr[-2000:]
+        wait_until(lambda: budget_status(kube, FRONTEND) == {"expectedPods": 3, "currentHealthy": 2,
+                                                             "desiredHealthy": 2, "disruptionsAllowed": 0},
+                   timeout=30, what="the frontend budget spent")
+
+        refused = evict(kube, second)
+        assert refused.returncode != 0
+        assert 'status="429 Too Many Requests"' in refused.stderr, refused.stderr[-2000:]
+        assert "Cannot evict pod as it would violate the pod's disruption budget." in refused.stderr
+        assert set(placement(kube, FRONTEND)) == {second, third}  # both still running
+    finally:
+        kube.run("uncordon", "--selector", "type=kwok")
+    wait_until(lambda: settled(kube, FRONTEND), timeout=60, what="the frontend back to 3 pods")
+    # Never beside a sibling; but the zones may end up 2/1/0: the nodes come back one by one (the controller
+    # lifts each one's unschedulable taint in turn) and the pending pod takes the first that can have it.
+    assert_spread(placement(kube, FRONTEND), REPLICAS[FRONTEND], zones=False)
+
+
+def test_a_rolling_update_never_leaves_fewer_available_than_the_budget_allows(cluster, prod_stack, tmp_path):
+    kube = cluster.kube
+    wait_until(lambda: settled(kube, FRONTEND), timeout=60, what="the frontend settled")
+    # Every change of the Deployment (its status included) through the rollout: a watch misses none.
+    events = tmp_path / "deployment-events.json"
+    with events.open("w") as out:
+        watch = subprocess.Popen(
+            kube.argv("get", "deployment", FRONTEND, "--namespace", NAMESPACE, "--watch", "--output-watch-events",
+                      "-o", "json"),
+            stdout=out, stderr=subprocess.DEVNULL, text=True,
+        )
+    try:
+        # Its first event (the Deployment as it is) says the watch is open before anything changes.
+        wait_until(lambda: '"ADDED"' in events.read_text(), timeout=30, what="the watch to open")
+        prod_stack.write_config(frontendImage=RELEASE)
+        # Returns once the provider saw the rollout complete; seconds here, 2 minutes is the bound.
+        prod_stack.cli("up", "--yes", "--skip-preview", timeout=120)
+    finally:
+        watch.terminate()
+        watch.wait(timeout=30)
+    statuses = [json.loads(doc)["object"]["status"] for doc in split_json_stream(events.read_text())]
+    available = [status.get("availableReplicas", 0) for status in statuses]
+    updated = {status.get("updatedReplicas", 0) for status in statuses}
+    assert {1, 2, 3} <= updated, statuses  # the watch saw the rollout, one new pod at a time (maxSurge 1)
+    assert min(available) >= REPLICAS[FRONTEND] - MAX_UNAVAILABLE, available
+
+    wait_until(lambda: settled(kube, FRONTEND), timeout=60, what="the frontend settled on the new release")
+    pods = running_pods(kube, FRONTEND)
+    assert {p["spec"]["containers"][0]["image"] for p in pods} == {RELEASE}
+    # The new ReplicaSet's pods spread among themselves (matchLabelKeys: pod-template-hash).
+    assert_spread(placement(kube, FRONTEND), REPLICAS[FRONTEND])
+
+
+def test_with_a_pod_on_every_node_a_drained_pod_still_finds_a_place(cluster, prod_stack):
+    # Six replicas on six nodes: the drained node's pod must join a sibling. Counted as an empty place, the
+    # cordoned node would make every other node's skew 2 and hold the pod pending until it came back; the
+    # spread leaves it out (nodeTaintsPolicy: Honor), so the budget is whole again before the next drain.
+    kube = cluster.kube
+    prod_stack.write_config(frontendReplicas=6)
+    prod_stack.cli("up", "--yes", "--skip-preview", timeout=120)
+    wait_until(lambda: settled(kube, FRONTEND, 6), timeout=60, what="the frontend at 6 pods")
+    assert_spread(placement(kube, FRONTEND), 6)  # one on each node, so 2/2/2
+    node = sorted(placement(kube, FRONTEND).values())[0]
+    try:
+        drain = kube.run("drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s",
+                         check=False, timeout=90)
+        assert drain.returncode == 0, drain.stderr
+        wait_until(lambda: settled(kube, FRONTEND, 6), timeout=60, what="the drained pod running elsewhere")
+        per_node = collections.Counter(placement(kube, FRONTEND).values())
+        assert node not in per_node
+        assert sorted(per_node.values()) == [1, 1, 1, 1, 2]  # the five nodes left, within one pod of each other
+    finally:
+        kube.run("uncordon", node)

@@ -1,0 +1,138 @@
+"""What each web service gets for a cluster of many nodes: its own ServiceAccount, its pods spread over
+nodes and zones, and from two replicas on a PodDisruptionBudget (infra/web_service.py)."""
+
+import pytest
+
+from tests.support.pulumi_mocks import DEV_CONFIG, PRODUCTION_LIKE_CONFIG, run_program
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+BUDGET = "kubernetes:policy/v1:PodDisruptionBudget"
+APPS = ("python-shop-backend", "python-shop-frontend")
+
+
+def labels(app, stack):
+    """What the Service carries too: no version, so a new image tag changes neither budget nor account."""
+    return {"app": app, "app.kubernetes.io/name": app, "app.kubernetes.io/instance": f"{app}-{stack}",
+            "app.kubernetes.io/component": app.removeprefix("python-shop-"), "app.kubernetes.io/part-of": "python-shop",
+            "app.kubernetes.io/managed-by": "pulumi"}
+
+
+def namespace_of(run):
+    return run.config.get("python-shop:namespace", "python-shop")
+
+
+def stack_of(run):
+    return "dev" if run.config is DEV_CONFIG else "production-like"  # conftest's stack names
+
+
+def budgets(run):
+    return {b.inputs["metadata"]["name"]: b.inputs for b in run.all(BUDGET)}
+
+
+# --- the disruption budget -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("replicas", "budgeted"), [(1, False), (2, True), (3, True), (50, True)])
+def test_a_budget_exists_exactly_from_two_replicas_on(replicas, budgeted):
+    # At one replica a budget would either block every drain or protect nothing: none.
+    run = run_program({**DEV_CONFIG, "python-shop:backendReplicas": str(replicas)})
+    assert sorted(budgets(run)) == (["python-shop-backend"] if budgeted else [])  # the frontend keeps its one
+
+
+def test_the_dev_stack_has_no_budget(dev_run):
+    assert dev_run.all(BUDGET) == []
+
+
+def test_each_budget_lets_one_pod_go_at_a_time_and_never_holds_back_a_broken_one():
+    run = run_program(PRODUCTION_LIKE_CONFIG, stack="production-like")  # 3 backend, 4 frontend replicas
+    assert budgets(run) == {
+        app: {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": {"name": app, "namespace": "shop-prod", "labels": labels(app, "production-like")},
+            # maxUnavailable follows the replicas, whatever they are: the same budget at 3 and at 4.
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": app}},
+                     "unhealthyPodEvictionPolicy": "AlwaysAllow"},
+        }
+        for app in APPS
+    }
+
+
+def selects(selector, pod_labels):
+    return selector["matchLabels"].items() <= pod_labels.items()
+
+
+def test_a_budget_selects_its_apps_pods_and_no_others():
+    run = run_program(PRODUCTION_LIKE_CONFIG, stack="production-like")
+    pod_labels = {app: run.one(DEPLOYMENT, app).inputs["spec"]["template"]["metadata"]["labels"] for app in APPS}
+    for app, budget in budgets(run).items():
+        deployment = run.one(DEPLOYMENT, app).inputs
+        # The Deployment's own selector: the label no rollout or stack rename changes.
+        assert budget["spec"]["selector"] == deployment["spec"]["selector"]
+        assert [other for other in APPS if selects(budget["spec"]["selector"], pod_labels[other])] == [app]
+
+
+# --- topology spread -----------------------------------------------------------------------------------
+
+
+def spread(app):
+    selector = {"matchLabels": {"app": app}}
+    return [
+        {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "DoNotSchedule",
+         "labelSelector": selector, "matchLabelKeys": ["pod-template-hash"], "nodeTaintsPolicy": "Honor"},
+        {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway",
+         "labelSelector": selector, "matchLabelKeys": ["pod-template-hash"], "nodeTaintsPolicy": "Honor"},
+    ]
+
+
+def test_pods_spread_over_nodes_hard_and_zones_soft(stack_run):
+    # Whatever the replicas (the dev stack's 1 too): a scale from 1 to 3 then rolls no pod. Hard over nodes,
+    # which minikube's one node always satisfies; soft over zones, which its node has no label for.
+    for app in APPS:
+        spec = stack_run.one(DEPLOYMENT, app).inputs["spec"]["template"]["spec"]
+        assert spec["topologySpreadConstraints"] == spread(app)
+
+
+def test_spread_counts_the_apps_own_pods_of_one_replica_set():
+    from infra.web_service import spread_constraints
+
+    # The selector is copied, not shared: a caller's later edit cannot reach the Deployment's spec.
+    selector = {"app": "python-shop-backend"}
+    constraints = spread_constraints(selector)
+    selector["tier"] = "x"
+    assert constraints == spread("python-shop-backend")
+    # The pod-template-hash label is the ReplicaSet's, never on the template: matching on it is left to each pod.
+    run = run_program(PRODUCTION_LIKE_CONFIG, stack="production-like")
+    assert "pod-template-hash" not in run.one(DEPLOYMENT, "python-shop-frontend").inputs["spec"]["template"]["metadata"]["labels"]
+
+
+# --- the service account -------------------------------------------------------------------------------
+
+
+def test_each_app_has_a_service_account_of_its_own_with_no_token(stack_run):
+    accounts = {a.inputs["metadata"]["name"]: a.inputs for a in stack_run.all(SERVICE_ACCOUNT)}
+    assert accounts == {
+        app: {"apiVersion": "v1", "kind": "ServiceAccount", "automountServiceAccountToken": False,
+              "metadata": {"name": app, "namespace": namespace_of(stack_run), "labels": labels(app, stack_of(stack_run))}}
+        for app in APPS
+    }
+
+
+def test_the_pods_run_as_their_apps_account_without_its_token(stack_run):
+    for app in APPS:
+        spec = stack_run.one(DEPLOYMENT, app).inputs["spec"]["template"]["spec"]
+        assert spec["serviceAccountName"] == app
+        assert spec["automountServiceAccountToken"] is False  # said on the pod too: the pod's setting wins
+
+
+def test_the_deployment_waits_for_its_account(dev_run):
+    # The API server admits no pod whose service account does not exist: created first, deleted last.
+    urn = "urn:pulumi:dev::python-shop::"
+    namespace = f"{urn}kubernetes:core/v1:Namespace::python-shop"  # through its metadata's namespace
+    config_map = f"{urn}python-shop:index:FrontendConfig$kubernetes:core/v1:ConfigMap::python-shop-frontend-config"
+    expected = {"python-shop-backend": [namespace], "python-shop-frontend": [namespace, config_map]}
+    for app, others in expected.items():
+        account = f"{urn}python-shop:index:WebService$kubernetes:core/v1:ServiceAccount::{app}"
+        assert dev_run.one(SERVICE_ACCOUNT, app).urn == account
+        assert sorted(dev_run.one(DEPLOYMENT, app).dependencies) == sorted([account, *others])
