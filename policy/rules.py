@@ -182,6 +182,16 @@ def deployments_covered_by_network_policies(resources: list[tuple[str, Mapping[s
     return problems
 
 
+def port_number(value: Any) -> int | None:
+    """A port as a number, or None for a name. The engine hands the pack numbers as floats (9464.0),
+    the mocks as ints: both are the port 9464."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)) and float(value).is_integer():
+        return int(value)
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
 def metrics_not_on_services(resource_type: str, props: Mapping[str, Any]) -> list[str]:
     """No Service carries the metrics port: they are scraped on the pods, where the NetworkPolicy
     lets in the scraper's namespace alone; on a Service they would go wherever the Service goes."""
@@ -190,7 +200,7 @@ def metrics_not_on_services(resource_type: str, props: Mapping[str, Any]) -> lis
     problems = []
     for port in (props.get("spec") or {}).get("ports") or []:
         target = port.get("targetPort", port.get("port"))  # no targetPort: the port's own number
-        if port.get("name") == METRICS_PORT_NAME or str(target) in (METRICS_PORT_NAME, str(METRICS_PORT)):
+        if port.get("name") == METRICS_PORT_NAME or target == METRICS_PORT_NAME or port_number(target) == METRICS_PORT:
             problems.append(
                 f"{describe(resource_type, props)}: port {port.get('name') or port.get('port')!r} (targetPort "
                 f"{target}) exposes the apps' metrics; take it off the Service: metrics are scraped on the pods "
@@ -210,7 +220,8 @@ def admits_metrics(rule: Mapping[str, Any]) -> bool:
         port = entry.get("port")
         if port is None or port == METRICS_PORT_NAME:
             return True
-        if str(port).isdigit() and int(port) <= METRICS_PORT <= int(entry.get("endPort") or port):
+        low = port_number(port)
+        if low is not None and low <= METRICS_PORT <= (port_number(entry.get("endPort")) or low):
             return True
     return False
 

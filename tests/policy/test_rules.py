@@ -331,8 +331,9 @@ def test_the_shops_objects_in_every_monitoring_mode_pass_every_policy(policies, 
         ({"name": "prom", "port": 80, "targetPort": 9464}, "port 'prom' (targetPort 9464)"),
         ({"name": "prom", "port": 80, "targetPort": "9464"}, "port 'prom' (targetPort 9464)"),
         ({"port": 9464}, "port 9464 (targetPort 9464)"),  # no targetPort: the port's own number
+        ({"name": "prom", "port": 80.0, "targetPort": 9464.0}, "port 'prom' (targetPort 9464.0)"),  # as the engine sends
     ],
-    ids=["named-and-targeted", "named", "by-number", "by-number-string", "untargeted"],
+    ids=["named-and-targeted", "named", "by-number", "by-number-string", "untargeted", "engine-float"],
 )
 def test_no_service_carries_the_metrics_port(policies, objects, port, shown):
     find(objects, SERVICE, "python-shop-backend-service")["spec"]["ports"].append(port)
@@ -392,10 +393,13 @@ def test_the_metrics_port_is_admitted_from_a_named_namespace_only(policies, obje
         [{"protocol": "TCP"}],  # an entry without a port: every port
         [{"port": 9464}],  # the number, protocol TCP by default
         [{"protocol": "TCP", "port": 9000, "endPort": 10000}],  # a range around it
+        [{"protocol": "TCP", "port": 9464.0}],  # a number as the engine hands it to the pack: a float
+        [{"protocol": "TCP", "port": 9000.0, "endPort": 10000.0}],
         [{"protocol": "TCP", "port": "http"}, {"protocol": "TCP", "port": "metrics"}],
         [{"protocol": "UDP", "port": 9464}, {"protocol": "TCP", "port": "metrics"}],  # each entry counts
     ],
-    ids=["no-ports", "no-port", "number", "range", "named-among-others", "after-another-protocol"],
+    ids=["no-ports", "no-port", "number", "range", "engine-float", "engine-float-range", "named-among-others",
+         "after-another-protocol"],
 )
 def test_a_rule_opens_the_metrics_port_in_every_way_kubernetes_reads_it(policies, objects, ports):
     # The frontend's pages rule (from anywhere) made to reach the metrics port too.
