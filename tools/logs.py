@@ -7,7 +7,6 @@ goes keeps its lines up to its end. `kubectl logs --follow --selector` alone wou
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import threading
@@ -16,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from tools.targets import Target
+from tools.targets import Target, shop_pods
 
-SELECTOR = "app.kubernetes.io/part-of=python-shop"
 POLL_SECONDS = 2.0  # how soon a new pod's lines start to show
 TAIL = 20  # lines of each pod's past shown when it is first seen
 
@@ -39,13 +37,8 @@ class Follower:
 
     def pods(self) -> list[tuple[str, str]]:
         """(pod, app) of each pod whose container has started: it has logs to follow."""
-        listed = subprocess.run(self.target.kubectl("get", "pods", "--namespace", self.namespace, "--selector",
-                                                    SELECTOR, "--output", "json", "--request-timeout=10s"),
-                                capture_output=True, text=True, env=self.env, stdin=subprocess.DEVNULL)
-        if listed.returncode != 0:
-            raise RuntimeError(f"kubectl get pods failed: {listed.stderr.strip()[-300:]}")
         found = []
-        for pod in json.loads(listed.stdout)["items"]:
+        for pod in shop_pods(self.target, self.namespace, self.env):
             statuses = (pod.get("status") or {}).get("containerStatuses") or []
             if any("running" in (s.get("state") or {}) or "terminated" in (s.get("state") or {}) for s in statuses):
                 app = pod["metadata"].get("labels", {}).get("app.kubernetes.io/component", "?")

@@ -297,7 +297,7 @@ def rolled_out(target: Target, namespace: str | None, env: dict[str, str]) -> No
     """Wait until no old pod is left (the provider's await ends when the new ones are ready, while
     the old ones may still serve): after this, every new request gets the new code."""
     argv = target.kubectl("rollout", "status", "deployment", "--namespace", str(namespace),
-                          "--selector", "app.kubernetes.io/part-of=python-shop", f"--timeout={PAGE_DEADLINE}s")
+                          "--selector", SHOP_PODS, f"--timeout={PAGE_DEADLINE}s")
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         raise DeployError(f"the rollout did not finish within {PAGE_DEADLINE} s: {proc.stderr.strip()[-500:]}")
@@ -310,15 +310,22 @@ def rolled_out(target: Target, namespace: str | None, env: dict[str, str]) -> No
         time.sleep(0.5)
 
 
-def terminating_pods(target: Target, namespace: str | None, env: dict[str, str]) -> list[str]:
-    """The shop's pods on their way out (deleted, still running their preStop or shutdown)."""
-    proc = subprocess.run(target.kubectl("get", "pods", "--namespace", str(namespace), "--selector",
-                                         "app.kubernetes.io/part-of=python-shop", "--output", "json",
-                                         "--request-timeout=10s"),
+SHOP_PODS = "app.kubernetes.io/part-of=python-shop"  # every pod of the shop (infra/labels.py PART_OF_SHOP)
+
+
+def shop_pods(target: Target, namespace: str | None, env: dict[str, str]) -> list[dict]:
+    """The shop's pods in `namespace`, as the API server lists them."""
+    proc = subprocess.run(target.kubectl("get", "pods", "--namespace", str(namespace), "--selector", SHOP_PODS,
+                                         "--output", "json", "--request-timeout=10s"),
                           capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         raise DeployError(f"kubectl get pods failed: {proc.stderr.strip()[-300:]}")
-    return [p["metadata"]["name"] for p in json.loads(proc.stdout)["items"] if p["metadata"].get("deletionTimestamp")]
+    return json.loads(proc.stdout)["items"]
+
+
+def terminating_pods(target: Target, namespace: str | None, env: dict[str, str]) -> list[str]:
+    """The shop's pods on their way out (deleted, still running their preStop or shutdown)."""
+    return [p["metadata"]["name"] for p in shop_pods(target, namespace, env) if p["metadata"].get("deletionTimestamp")]
 
 
 # --- picking one ---------------------------------------------------------------------------------
