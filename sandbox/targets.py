@@ -60,6 +60,8 @@ class Embedded(Target):
 class RealNode(Embedded):
     """A real node runs the shop's containers: its images are built and imported, its page answers."""
 
+    former_stack = "embedded"  # its name before 2026-12-01 (FORMER_STACKS)
+
     @property
     def flags(self) -> list[str]:
         return ["--real"]
@@ -81,6 +83,8 @@ class RealNode(Embedded):
 
 class SimulatedNode(Embedded):
     """kwok simulates the node and its pods: no image is needed and no page can answer."""
+
+    former_stack = "simulated"  # its name before 2026-12-01 (FORMER_STACKS)
 
     def put_images(self) -> None:
         pass
@@ -164,6 +168,27 @@ def announce(context: str | None) -> None:
     )
 
 
+# What versions before 2026-12-01 called the sandbox's stacks (the targets' former_stack) and its
+# simulated cluster (the base name alone). Met, they are named with the command that moves or removes
+# them; nothing of a user's own cluster is involved. Remove these after 2027-03-01.
+FORMER_STACKS = {RealNode.former_stack: REAL_NODE_STACK, SimulatedNode.former_stack: SIMULATED_NODE_STACK}
+
+
+def refuse_former_names(stack: str | None) -> None:
+    """STACK= with a sandbox stack's former name, or the simulated cluster under its former name:
+    an error that says what it is now and the command that removes it."""
+    if stack in FORMER_STACKS:
+        raise DeployError(f"stack {stack} is what an earlier version called {FORMER_STACKS[stack]}: use "
+                          f"STACK={FORMER_STACKS[stack]}")
+    name = sandbox.base_name()
+    if sandbox.cluster_exists(name):
+        raise DeployError(f"cluster {name} is the sandbox's simulated cluster as an earlier version named it (its "
+                          f"pods were simulated: nothing ran there): remove it with `sandbox/cluster down --name {name}` "
+                          "and its stack with `pulumi stack rm --force simulated`, then run this again")
+
+
 def places() -> Places:
-    """The machine as the verbs see it: your contexts first, then this sandbox."""
+    """The machine as the verbs see it: your contexts first, then this sandbox (which first names
+    what an earlier version of it left under a former name)."""
+    refuse_former_names(os.environ.get("STACK"))
     return Places(yours=yours, sandbox_stacks=STACKS, running=running, start=start, announce=announce)

@@ -29,7 +29,6 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import sandbox
 from sandbox import targets as sandbox_targets
 from tools.logs import Follower
 from tools.targets import DEFAULT_STACK, DeployError, Places, Target, detect, not_running, say, stack_context
@@ -44,25 +43,6 @@ from tools.toolset import (
     pulumi,
 )
 
-# What versions before 2026-12-01 called the sandbox's stacks (and its simulated cluster: the base
-# name alone). Met, they are named with the command that moves or removes them; nothing of a user's
-# own cluster is involved. Remove this and refuse_former_names after 2027-03-01.
-FORMER_NAMES = {"embedded": sandbox_targets.REAL_NODE_STACK, "simulated": sandbox_targets.SIMULATED_NODE_STACK}
-
-
-def refuse_former_names() -> None:
-    """STACK= with a sandbox stack's former name, or the simulated cluster under its former name:
-    an error that says what it is now and the command that removes it."""
-    stack = os.environ.get("STACK")
-    if stack in FORMER_NAMES:
-        raise DeployError(f"stack {stack} is what an earlier version called {FORMER_NAMES[stack]}: use "
-                          f"STACK={FORMER_NAMES[stack]}")
-    name = sandbox.base_name()
-    if sandbox.cluster_exists(name):
-        raise DeployError(f"cluster {name} is the sandbox's simulated cluster as an earlier version named it (its "
-                          f"pods were simulated: nothing ran there): remove it with `sandbox/cluster down --name {name}` "
-                          "and its stack with `pulumi stack rm --force simulated`, then run this again")
-
 
 def guardrails(stack: str) -> list[str]:
     """The policy pack, with the stack's own pack config (policy/<stack>.json) where there is one."""
@@ -75,7 +55,7 @@ class Pulumi:
     """The chosen `pulumi` on one target's stack, with its backend and passphrase settled."""
 
     def __init__(self, tools: Tools, target: Target, runner: Callable[..., subprocess.CompletedProcess] = pulumi):
-        self.tools, self.stack, self.runner = tools, target.stack, runner
+        self.tools, self.target, self.stack, self.runner = tools, target, target.stack, runner
         self.env = tools.env(extra=target.env())
         if not logged_in(self.env):
             self.env["PULUMI_BACKEND_URL"] = "file://~"
@@ -100,7 +80,7 @@ class Pulumi:
         Absent, but there under its former name: an error with the commands, never a second stack."""
         if self._pulumi("stack", "select", self.stack).returncode == 0:
             return True
-        former = next((old for old, new in FORMER_NAMES.items() if new == self.stack), None)
+        former = self.target.former_stack
         if former and self._pulumi("stack", "select", former).returncode == 0:
             raise DeployError(f"stack {former} is what an earlier version called {self.stack}: `pulumi stack rename "
                               f"{self.stack} --stack {former}` keeps its state under the new name (or `pulumi stack rm "
@@ -194,7 +174,6 @@ def main(argv: list[str], places: Places | None = None) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     try:
-        refuse_former_names()
         places = places or sandbox_targets.places()
         if argv[0] == "down":
             down(places)

@@ -23,6 +23,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import yaml
 
@@ -123,6 +124,9 @@ class Target:
     kubeconfig: str | None = None  # None: the kubeconfig kubectl reads (yours)
     # The stack file carries a salt committed for the fixed local passphrase (tools/toolset.py).
     fixed_passphrase: bool = False
+    # What an earlier version called this stack: met in the backend, named with the commands that
+    # rename or drop it, never a second stack beside it. Yours never had another name.
+    former_stack: ClassVar[str | None] = None
 
     @property
     def context(self) -> str | None:

@@ -293,7 +293,7 @@ def test_a_sandbox_stack_asked_for_by_its_former_name_says_its_name_now_and_star
     for old, new in (("simulated", "simulated-node"), ("embedded", "real-node")):
         monkeypatch.setenv("STACK", old)
         with pytest.raises(DeployError) as error:
-            deploy.refuse_former_names()
+            sandbox_targets.places()
         assert str(error.value) == f"stack {old} is what an earlier version called {new}: use STACK={new}"
 
 
@@ -363,14 +363,14 @@ def former_cluster(tmp_path, monkeypatch):
 
 def test_the_former_simulated_cluster_is_named_with_the_commands_and_left_as_it_is(former_cluster):
     with pytest.raises(DeployError) as error:
-        deploy.refuse_former_names()
+        sandbox_targets.places()
     assert str(error.value) == (
         "cluster python-shop is the sandbox's simulated cluster as an earlier version named it (its pods were "
         "simulated: nothing ran there): remove it with `sandbox/cluster down --name python-shop` and its stack with "
         "`pulumi stack rm --force simulated`, then run this again")
     assert (former_cluster / "kwok.yaml").exists()
     (former_cluster / "kwok.yaml").unlink()  # removed as it says: nothing more to say
-    deploy.refuse_former_names()
+    sandbox_targets.places()
 
 
 def test_a_sandbox_cluster_that_was_never_made_is_not_running(monkeypatch, tmp_path):
