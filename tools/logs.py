@@ -19,6 +19,7 @@ from tools.targets import Target, shop_pods
 
 POLL_SECONDS = 2.0  # how soon a new pod's lines start to show
 TAIL = 20  # lines of each pod's past shown when it is first seen
+STOP_SECONDS = 5.0  # for the followed kubectls to end on Ctrl-C before they are killed
 
 
 @dataclass
@@ -55,12 +56,22 @@ class Follower:
                         self._start(pod, app)
                 time.sleep(self.poll_seconds)
         finally:
-            for proc in self._procs:
-                proc.terminate()
-            for proc in self._procs:
-                proc.wait(timeout=10)
-            for copier in self._copiers:  # what each had read is written out before we return
-                copier.join(timeout=10)
+            self._stop()
+
+    def _stop(self) -> None:
+        """Every kubectl ended within STOP_SECONDS all told (killed if it has not), and what each had
+        read written out: Ctrl-C returns the prompt at once, however many pods were followed."""
+        for proc in self._procs:
+            proc.terminate()
+        deadline = time.monotonic() + STOP_SECONDS
+        for proc in self._procs:
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for copier in self._copiers:
+            copier.join(timeout=max(0.1, deadline - time.monotonic()))
 
     def _start(self, pod: str, app: str) -> None:
         proc = subprocess.Popen(self.target.kubectl("logs", "--follow", f"--tail={TAIL}", "--namespace",
