@@ -52,6 +52,17 @@ PRE_STOP_SECONDS = 5  # serve on after termination starts: kube-proxy and pooled
 # starts, every answer carries `Connection: close`, so pooled keep-alive clients move to a new pod before
 # the server closes anything. On /tmp, which the hook and the app share.
 DRAIN_FILE = "/tmp/shop-draining"
+# imagePullPolicy by where the image comes from, each with its reason:
+# Built from this repository into the cluster's own store (`make up`): no registry has it, and a same-named
+# image of a registry must never run instead.
+PULL_FROM_SOURCE = "Never"
+# A digest names the content itself: an image the node has under it is the right one, so it is pulled once.
+PULL_BY_DIGEST = "IfNotPresent"
+# A tag too: Always would make every pod start wait on the registry (an outage of it then stops rollouts and
+# rescheduling after a drain) and break images loaded into the node under a tag (`kind load`, `minikube image
+# load`, ctr import), and it does not make a moved tag safe, since pods started before keep the old content.
+# What runs is pinned by a digest instead (the prod guardrail images-by-digest).
+PULL_BY_TAG = "IfNotPresent"
 MAX_SURGE, MAX_UNAVAILABLE = 1, 0  # a new pod before an old one goes: capacity never drops in a rollout
 REVISION_HISTORY = 5  # old ReplicaSets kept for `kubectl rollout undo`: a few releases back, no more
 # A PodDisruptionBudget from this many replicas on, none below: over a single pod a budget either forbids its
@@ -303,9 +314,7 @@ def _container(name: str, image: str, image_from_source: bool, resources: Contai
     return {
         "name": name,
         "image": image,
-        # Built into the cluster's own store: never pulled (no registry has it, and a same-named
-        # image elsewhere must not run instead).
-        "imagePullPolicy": "Never" if image_from_source else "IfNotPresent",
+        "imagePullPolicy": pull_policy(image, image_from_source),
         "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"},
                   {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "env": [{"name": k, "value": v} for k, v in _contract(image).items()]
@@ -325,6 +334,13 @@ def _container(name: str, image: str, image_from_source: bool, resources: Contai
         },
         "volumeMounts": mounts,
     }
+
+
+def pull_policy(image: str, image_from_source: bool) -> str:
+    """When the kubelet pulls the image: by where it comes from (PULL_FROM_SOURCE, PULL_BY_DIGEST, PULL_BY_TAG)."""
+    if image_from_source:
+        return PULL_FROM_SOURCE
+    return PULL_BY_DIGEST if "@sha256:" in image else PULL_BY_TAG
 
 
 def _contract(image: str) -> dict[str, str]:

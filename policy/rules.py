@@ -127,6 +127,33 @@ def explicit_image_tags(resource_type: str, props: Mapping[str, Any]) -> list[st
     return problems
 
 
+def image_digest_problem(image: str) -> str | None:
+    """None for a reference that names its content (`name@sha256:<64 hex>`, a tag before it or not)."""
+    _, at, digest = image.rpartition("@")
+    algorithm, _, hex_ = digest.partition(":")
+    if at and algorithm == "sha256" and len(hex_) == 64 and all(c in "0123456789abcdef" for c in hex_):
+        return None
+    return "names no @sha256 digest, so what runs may change under the same name"
+
+
+def images_by_digest(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+    """Every container's image is named by its digest: a tag can be pushed again, a digest is the content."""
+    spec = pod_spec(resource_type, props)
+    if spec is None:
+        return []
+    problems = []
+    for container in containers(spec):
+        image = container.get("image") or ""
+        problem = image_digest_problem(image)
+        if problem:
+            problems.append(
+                f"{describe(resource_type, props)}: image '{image}' of container '{container.get('name')}' {problem}; "
+                "name it by digest, e.g. registry.example.com/shop/app@sha256:<64 hex> (`docker buildx imagetools "
+                "inspect <image>:<tag>` prints it)"
+            )
+    return problems
+
+
 def no_load_balancer_on_minikube(resource_type: str, props: Mapping[str, Any], target: str) -> list[str]:
     if resource_type != SERVICE or target != "minikube":
         return []

@@ -34,7 +34,8 @@ ZONE = "topology.kubernetes.io/zone"
 # Pulumi.prod.yaml's replicas; its frontend budget (maxUnavailable 1) lets one of its 3 pods go at a time.
 REPLICAS = {BACKEND: 2, FRONTEND: 3}
 MAX_UNAVAILABLE = 1
-RELEASE = "registry.example.com/shop/python-shop-frontend:1.4.3"  # the rollout's new tag, never pulled
+# The rollout's new release, by digest as the prod pack asks (images-by-digest; made up, never pulled).
+RELEASE = "registry.example.com/shop/python-shop-frontend@sha256:116c0b427f5b2009ef4781761c549ff27874eb9587a33571ed05ed84fb2942c3"
 
 
 def kwok_node(name: str, zone: str, index: int) -> dict:

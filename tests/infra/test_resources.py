@@ -121,19 +121,25 @@ def test_the_services_carry_the_pages_only_never_the_metrics(stack_run):
             {"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}]
 
 
+PROD_DIGESTS = {  # Pulumi.prod.yaml's (made up, well-formed)
+    "backend": "sha256:26e381cdc50999a7e0815654354321f4ab56793773085ad96bd53682ccf33ad0",
+    "frontend": "sha256:cda308f0473f66021da47d90ad2f233893f49f683e49d99000f5fdbb9ca87fc2",
+}
+
+
 @pytest.mark.parametrize("app", ["backend", "frontend"])
 def test_the_environment_every_app_is_started_with(app):
     # The apps' contract: where to listen and serve metrics, where prometheus_client keeps its
-    # per-process files, which build this is (the tag of the image Pulumi.prod.yaml names,
-    # registry.example.com/shop/python-shop-<app>:1.4.2), where the drain flag appears.
+    # per-process files, which build this is (the digest of the image Pulumi.prod.yaml names,
+    # registry.example.com/shop/python-shop-<app>@sha256:...), where the drain flag appears.
     run = run_program(stack_config(ROOT / "Pulumi.prod.yaml"), stack="prod")
     (container,) = pod_spec(run, f"python-shop-{app}")["containers"]
-    assert container["image"] == f"registry.example.com/shop/python-shop-{app}:1.4.2"
+    assert container["image"] == f"registry.example.com/shop/python-shop-{app}@{PROD_DIGESTS[app]}"
     assert container["env"] == [
         {"name": "PORT", "value": "8080"},
         {"name": "METRICS_PORT", "value": "9464"},
         {"name": "PROMETHEUS_MULTIPROC_DIR", "value": "/var/run/shop-metrics"},
-        {"name": "SHOP_BUILD", "value": "1.4.2"},
+        {"name": "SHOP_BUILD", "value": PROD_DIGESTS[app]},
         {"name": "SHOP_DRAIN_FILE", "value": "/tmp/shop-draining"},
     ]
 
@@ -211,6 +217,8 @@ def test_configured_images_are_pulled_with_the_providers_await(production_run):
         deployment = production_run.one(DEPLOYMENT, f"python-shop-{app}").inputs
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
         assert container["image"] == image
+        # A tag (1.4.2) and a digest alike: pulled when the node lacks it, never on every pod start
+        # (web_service.py's PULL_BY_TAG says why not Always).
         assert container["imagePullPolicy"] == "IfNotPresent"
         assert "annotations" not in deployment["metadata"]  # a registry pull may take long: the provider's 10 min
 
