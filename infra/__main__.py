@@ -4,7 +4,8 @@ Read the settings; the provider and the namespace (default-deny ingress); the ba
 only the frontend may reach; the frontend's config, built from the backend Service's outputs;
 the frontend, which anyone may reach; what users need to find it. Each app's image is the one
 built from its folder (app_images) unless the stack names one; each app's metrics port is found
-by a Prometheus as `monitoring` says and reached from `monitoringNamespace` alone.
+by a Prometheus as `monitoring` says and reached from `monitoringNamespace` alone. Either app may be
+autoscaled (`<app>MaxReplicas`), between `<app>Replicas` and that.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def deploy(settings: Settings) -> None:
         image=settings.backend_image or app_images.reference("backend"),
         image_from_source=settings.backend_image is None,
         replicas=settings.backend_replicas,
+        max_replicas=settings.backend_max_replicas,
+        autoscaling_cpu_percent=settings.autoscaling_cpu_percent,
         service_port=settings.backend_port,
         reachable_from=["python-shop-frontend"],
         network_policy=settings.network_policies,
@@ -64,6 +67,8 @@ def deploy(settings: Settings) -> None:
         image=settings.frontend_image or app_images.reference("frontend"),
         image_from_source=settings.frontend_image is None,
         replicas=settings.frontend_replicas,
+        max_replicas=settings.frontend_max_replicas,
+        autoscaling_cpu_percent=settings.autoscaling_cpu_percent,
         service_type=settings.frontend_service_type,
         config_mount=frontend_config.mount,
         reachable_from=ANYWHERE,

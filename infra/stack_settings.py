@@ -23,6 +23,10 @@ PROJECT_FILE = Path(__file__).resolve().parents[1] / "Pulumi.yaml"
 SERVICE_TYPES = ("NodePort", "ClusterIP", "LoadBalancer")
 MONITORING = ("off", "annotations", "podmonitor")  # how a Prometheus finds the apps' metrics (web_service.py)
 MAX_REPLICAS = 50
+# autoscalingCpuPercent: a percentage of each pod's CPU request; above 100 lets pods run past their request
+# before the autoscaler adds one. 500: the limit is 5 times the request (web_service.ContainerResources), so no
+# pod's usage can reach a higher target, and the autoscaler would never scale up.
+MAX_CPU_PERCENT = 500
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 # name[:tag] or name@sha256:digest, where name may carry a registry host:port.
@@ -44,6 +48,9 @@ class Settings:
     frontend_image: str | None  # None: the image built from frontend/
     backend_replicas: int
     frontend_replicas: int
+    backend_max_replicas: int  # 0: no autoscaler; else the autoscaler's max, with backend_replicas its min
+    frontend_max_replicas: int
+    autoscaling_cpu_percent: int  # the autoscalers' target: average CPU use, in percent of the pods' request
     backend_port: int
     frontend_service_type: str
     network_policies: bool
@@ -117,6 +124,26 @@ def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return check
 
 
+def _max_replicas(raw: str) -> int:
+    """0, or 2 to MAX_REPLICAS (more than the minimum, checked against it in _across_settings)."""
+    value = int(raw)
+    if value != 0 and not 2 <= value <= MAX_REPLICAS:
+        raise ValueError
+    return value
+
+
+def _across_settings(values: Mapping[str, Any]) -> list[str]:
+    """The problems no one setting shows: an autoscaler's max must exceed its min (`<app>Replicas`), or it
+    could never scale."""
+    problems = []
+    for app in ("backend", "frontend"):
+        low, high = values.get(f"{app}_replicas"), values.get(f"{app}_max_replicas")
+        if isinstance(low, int) and high and high <= low:
+            problems.append(f"{PROJECT}:{app}MaxReplicas is {high}, not more than {PROJECT}:{app}Replicas ({low}), "
+                            f"the autoscaler's minimum; set it above {low}, or 0 for no autoscaler")
+    return problems
+
+
 def _path(raw: str) -> str:
     """A relative path is taken from the project's root, where `pulumi` is run (the program itself
     runs in infra/)."""
@@ -137,6 +164,12 @@ CHECKS: dict[str, tuple[Callable[[str], Any], str]] = {
                       "from frontend/"),
     "backendReplicas": (_integer(1, MAX_REPLICAS), f"an integer from 1 to {MAX_REPLICAS}"),
     "frontendReplicas": (_integer(1, MAX_REPLICAS), f"an integer from 1 to {MAX_REPLICAS}"),
+    "backendMaxReplicas": (_max_replicas, f"0 (no autoscaler) or an integer from 2 to {MAX_REPLICAS}, more than "
+                           "backendReplicas (the autoscaler's minimum)"),
+    "frontendMaxReplicas": (_max_replicas, f"0 (no autoscaler) or an integer from 2 to {MAX_REPLICAS}, more than "
+                            "frontendReplicas (the autoscaler's minimum)"),
+    "autoscalingCpuPercent": (_integer(1, MAX_CPU_PERCENT), f"an integer from 1 to {MAX_CPU_PERCENT}: the average "
+                              "CPU use the autoscalers aim for, in percent of each pod's CPU request"),
     "backendPort": (_integer(1, 65535), "a port number from 1 to 65535"),
     "frontendServiceType": (_one_of(*SERVICE_TYPES), f"one of {', '.join(SERVICE_TYPES)}"),
     "networkPolicies": (_boolean, "true or false (false for clusters whose network plugin does not enforce "
@@ -180,6 +213,7 @@ def parse_settings(raw: Mapping[str, str], kube_context: str | None = None) -> S
             values[_field(name)] = check(str(text))
         except ValueError:
             problems.append(f"{PROJECT}:{name} is {str(text)!r}; it must be {accepts}")
+    problems += _across_settings(values)
     if problems:
         raise SettingsError("invalid stack config:\n  - " + "\n  - ".join(problems))
     return Settings(kube_context=kube_context, **values)

@@ -6,7 +6,8 @@ requests and limits, a non-root read-only container with no privileges and no
 service account token, recommended labels, and a rolling update that never
 drops below the desired capacity. Past one machine: a ServiceAccount of its own,
 its pods spread over nodes and zones, and from two replicas on a
-PodDisruptionBudget, so a node drain takes one pod at a time.
+PodDisruptionBudget, so a node drain takes one pod at a time; optionally a
+HorizontalPodAutoscaler, which then owns the Deployment's replicas.
 """
 
 from __future__ import annotations
@@ -76,6 +77,16 @@ BUDGET_MAX_UNAVAILABLE = 1
 # A pod that runs but is not Ready serves nothing, so evicting it costs nothing; under the default (IfHealthyBudget)
 # an app whose pods all fail (a bad release) would block every drain of their nodes until it is fixed.
 UNHEALTHY_POD_EVICTION = "AlwaysAllow"
+# An autoscaler (max_replicas) aims for this average CPU use, in percent of the pods' request (100m): room for a
+# burst before the new pod is Ready (its startup takes seconds), without adding pods for every blip.
+AUTOSCALING_CPU_PERCENT = 70
+# With an autoscaler the Deployment's replicas are its to set. They stay in the program as the starting count
+# (the autoscaler's minimum), ignored on every later update: left out, server-side apply would reset the field
+# of a running Deployment to its default, 1, terminating all but one pod until the autoscaler scaled back up
+# (Kubernetes' HPA docs warn of exactly that), and a new one would start at 1. Ignored, pulumi-kubernetes leaves
+# the field out of its apply once another manager (the autoscaler) owns it, and sends the live value while it
+# still owns it itself: it never undoes a scale, and `pulumi preview` shows none as a diff.
+AUTOSCALED_FIELDS = ["spec.replicas"]
 # Topology spread: at most one pod more in any node (zone) than in the emptiest.
 SPREAD_MAX_SKEW = 1
 # Counted per ReplicaSet (matchLabelKeys): a rollout's surge pods spread among themselves instead of being weighed
@@ -121,6 +132,7 @@ class WebService(pulumi.ComponentResource):
     service: k8s.core.v1.Service
     service_account: k8s.core.v1.ServiceAccount
     disruption_budget: k8s.policy.v1.PodDisruptionBudget | None  # from BUDGET_MIN_REPLICAS replicas on
+    autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler | None  # with max_replicas
     selector: dict[str, str]  # the pod labels its Service (and NetworkPolicies) select on
     build: str | None  # what its pods report as their build (SHOP_BUILD): `make up` checks the page names it
 
@@ -133,6 +145,8 @@ class WebService(pulumi.ComponentResource):
         image: str,
         image_from_source: bool,
         replicas: int,
+        max_replicas: int = 0,
+        autoscaling_cpu_percent: int = AUTOSCALING_CPU_PERCENT,
         resources: ContainerResources = ContainerResources(),
         service_port: int = CONTAINER_PORT,
         service_type: str = "ClusterIP",
@@ -150,6 +164,10 @@ class WebService(pulumi.ComponentResource):
         replicas: its pods; a rollout surges one at a time (MAX_SURGE) and never drops one first;
             spread over nodes and zones (SPREAD); from BUDGET_MIN_REPLICAS on, a PodDisruptionBudget `<name>`
             lets evictions (a node drain) take BUDGET_MAX_UNAVAILABLE of them at a time.
+        max_replicas: 0, no autoscaler; else a HorizontalPodAutoscaler `<name>` scales the Deployment between
+            `replicas` and this on CPU (autoscaling_cpu_percent of the pods' request), and the Deployment's
+            replicas are left to it (AUTOSCALED_FIELDS). It gets a budget whatever its minimum: at one pod a
+            budget of maxUnavailable 1 blocks no drain, and scaled up it guards the pods the autoscaler added.
         service_port: the Service's port; the container listens on CONTAINER_PORT whatever it is.
         service_type: ClusterIP by default: reachable in the cluster only, until a stack says otherwise.
         config_mount: a ConfigMap mounted read-only as a directory (updates reach the files).
@@ -190,8 +208,9 @@ class WebService(pulumi.ComponentResource):
             pod_labels["app.kubernetes.io/version"] = tag
 
         metadata: dict = {"name": name, "namespace": namespace, "labels": pod_labels}
-        if image_from_source:
-            metadata["annotations"] = {"pulumi.com/timeoutSeconds": str((STARTUP_SECONDS + 10) * replicas)}
+        if image_from_source:  # as many pods as may run: an autoscaled rollout replaces every pod it added
+            metadata["annotations"] = {"pulumi.com/timeoutSeconds": str((STARTUP_SECONDS + 10)
+                                                                        * max(replicas, max_replicas))}
         container = _container(name, image, image_from_source, resources, env, config_mount)
         template_metadata: dict = {"labels": pod_labels}
         if monitoring == "annotations":
@@ -219,11 +238,28 @@ class WebService(pulumi.ComponentResource):
                 "template": {"metadata": template_metadata, "spec": pod_spec},
             },
             # After its account: the API server admits no pod whose service account does not exist yet.
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.service_account])),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                depends_on=[self.service_account], ignore_changes=AUTOSCALED_FIELDS if max_replicas else None)),
         )
 
+        self.autoscaler = None
+        if max_replicas:
+            self.autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                name,
+                metadata={"name": name, "namespace": namespace, "labels": service_labels},
+                spec={
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                       "name": self.deployment.metadata.name},
+                    "minReplicas": replicas,
+                    "maxReplicas": max_replicas,
+                    "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                        "type": "Utilization", "averageUtilization": autoscaling_cpu_percent}}}],
+                },
+                opts=child,
+            )
+
         self.disruption_budget = None
-        if replicas >= BUDGET_MIN_REPLICAS:
+        if replicas >= BUDGET_MIN_REPLICAS or max_replicas:
             self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
                 name,
                 metadata={"name": name, "namespace": namespace, "labels": service_labels},

@@ -16,6 +16,9 @@ EXPECTED = {
     "frontendImage": ("string", ""),
     "backendReplicas": ("integer", 1),
     "frontendReplicas": ("integer", 1),
+    "backendMaxReplicas": ("integer", 0),
+    "frontendMaxReplicas": ("integer", 0),
+    "autoscalingCpuPercent": ("integer", 70),
     "backendPort": ("integer", 8080),
     "frontendServiceType": ("string", "NodePort"),
     "networkPolicies": ("boolean", True),
@@ -49,7 +52,8 @@ def test_every_declared_setting_has_a_check_and_a_field():
     assert set(CHECKS) == set(EXPECTED)
     fields = {f.name for f in dataclasses.fields(Settings)} - {"kube_context"}
     assert fields == {"namespace", "create_namespace", "backend_image", "frontend_image", "backend_replicas",
-                      "frontend_replicas", "backend_port", "frontend_service_type", "network_policies",
+                      "frontend_replicas", "backend_max_replicas", "frontend_max_replicas", "autoscaling_cpu_percent",
+                      "backend_port", "frontend_service_type", "network_policies",
                       "monitoring", "monitoring_namespace", "adopt_existing", "render_dir"}
 
 

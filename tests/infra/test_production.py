@@ -136,3 +136,65 @@ def test_the_deployment_waits_for_its_account(dev_run):
         account = f"{urn}python-shop:index:WebService$kubernetes:core/v1:ServiceAccount::{app}"
         assert dev_run.one(SERVICE_ACCOUNT, app).urn == account
         assert sorted(dev_run.one(DEPLOYMENT, app).dependencies) == sorted([account, *others])
+
+
+# --- the autoscaler ------------------------------------------------------------------------------------
+
+AUTOSCALER = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+
+
+def test_no_autoscaler_unless_a_max_is_set(stack_run):
+    assert stack_run.all(AUTOSCALER) == []
+    for app in APPS:
+        assert stack_run.one(DEPLOYMENT, app).ignore_changes == []  # `pulumi up` keeps the replicas it is given
+
+
+def test_an_autoscaler_scales_its_deployment_on_cpu_between_the_replicas_and_the_max():
+    run = run_program({**PRODUCTION_LIKE_CONFIG, "python-shop:frontendMaxReplicas": "10",
+                       "python-shop:autoscalingCpuPercent": "60"}, stack="production-like")
+    (autoscaler,) = run.all(AUTOSCALER)
+    assert autoscaler.inputs == {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "python-shop-frontend", "namespace": "shop-prod",
+                     "labels": labels("python-shop-frontend", "production-like")},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "python-shop-frontend"},
+                 "minReplicas": 4, "maxReplicas": 10,  # production-like's frontendReplicas, then the max
+                 "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                     "type": "Utilization", "averageUtilization": 60}}}]},
+    }
+    # Its target's name is the Deployment's as the API server answered it: created after the Deployment.
+    assert run.one(DEPLOYMENT, "python-shop-frontend").urn in autoscaler.dependencies
+
+
+def test_the_default_target_is_70_percent_of_the_cpu_request():
+    run = run_program({**DEV_CONFIG, "python-shop:backendMaxReplicas": "3"})
+    (autoscaler,) = run.all(AUTOSCALER)
+    assert autoscaler.inputs["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+    (container,) = run.one(DEPLOYMENT, "python-shop-backend").inputs["spec"]["template"]["spec"]["containers"]
+    assert container["resources"]["requests"]["cpu"] == "100m"  # what the percentage is of
+
+
+def test_an_autoscaled_deployment_starts_at_the_minimum_and_leaves_its_replicas_to_the_autoscaler():
+    run = run_program({**PRODUCTION_LIKE_CONFIG, "python-shop:backendMaxReplicas": "8"}, stack="production-like")
+    backend, frontend = (run.one(DEPLOYMENT, app) for app in APPS)
+    # Still in the program (left out, server-side apply would reset a running Deployment to 1), but ignored:
+    # the engine keeps what was deployed, and the provider lets the autoscaler own the field.
+    assert backend.inputs["spec"]["replicas"] == 3
+    assert backend.ignore_changes == ["spec.replicas"]
+    assert frontend.ignore_changes == []  # the frontend has no autoscaler here
+    assert frontend.inputs["spec"]["replicas"] == 4
+
+
+def test_an_autoscaled_app_has_a_budget_even_at_a_minimum_of_one():
+    # maxUnavailable 1 blocks no drain at one pod, and guards the pods the autoscaler adds.
+    run = run_program({**DEV_CONFIG, "python-shop:frontendMaxReplicas": "4"})
+    assert sorted(budgets(run)) == ["python-shop-frontend"]
+    assert budgets(run)["python-shop-frontend"]["spec"]["maxUnavailable"] == 1
+
+
+def test_a_source_built_rollout_may_take_as_long_as_the_most_pods_the_autoscaler_may_run():
+    run = run_program({**DEV_CONFIG, "python-shop:backendMaxReplicas": "5"})
+    # 40 s per pod (startup 30 s + 10 s), for the 5 pods an autoscaled rollout may have to replace.
+    assert run.one(DEPLOYMENT, "python-shop-backend").inputs["metadata"]["annotations"] == {
+        "pulumi.com/timeoutSeconds": "200"}

@@ -676,6 +676,51 @@ def test_spread_counts_per_key_when_it_selects_the_pods(policies, constraints, m
     assert found == ([] if missing is None else [spread_message("web", 2, missing, namespace="shop")])
 
 
+def autoscaler(most, kind="Deployment", name="web", namespace="shop", api="autoscaling/v2"):
+    return (f"kubernetes:{api}:HorizontalPodAutoscaler",
+            {"metadata": {"name": "web", "namespace": namespace},
+             "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": kind, "name": name},
+                      "minReplicas": 1, "maxReplicas": most}})
+
+
+def autoscaled_message(most):
+    return budget_message("web", 2, namespace="shop").replace(
+        "runs 2 replicas", f"may run {most} replicas (its HorizontalPodAutoscaler's maxReplicas)")
+
+
+@pytest.mark.parametrize(
+    ("scaler", "needed"),
+    [
+        (autoscaler(5), 5),
+        (autoscaler(5.0), 5),  # the engine's numbers are floats
+        (autoscaler(5, api="autoscaling/v1"), 5),
+        (autoscaler(1), None),  # never more than one pod
+        (autoscaler(5, name="api"), None),  # another workload's
+        (autoscaler(5, kind="StatefulSet"), None),
+        (autoscaler(5, namespace="elsewhere"), None),
+    ],
+    ids=["v2", "float-from-the-engine", "v1", "max-one", "other-name", "other-kind", "other-namespace"],
+)
+def test_a_workload_an_autoscaler_may_scale_to_two_or_more_needs_a_budget(policies, scaler, needed):
+    # Its own replicas (1, or unset and so 1) ask for none; the autoscaler may set up to maxReplicas.
+    found = violations_of(policies["replicas-have-a-disruption-budget"], [replicated(1), scaler])
+    assert found == ([autoscaled_message(needed)] if needed else [])
+    budgeted = violations_of(policies["replicas-have-a-disruption-budget"],
+                             [replicated(None), scaler, budget({"matchLabels": WEB})])
+    assert budgeted == []
+
+
+def test_the_shops_autoscaled_apps_pass_the_replica_rules(policies):
+    run = run_program({**DEV_CONFIG, "python-shop:backendMaxReplicas": "4", "python-shop:frontendMaxReplicas": "6"})
+    objects = [(r.type, r.inputs) for r in run.kubernetes_objects()]
+    assert replica_violations(policies, objects) == NONE
+    without_budgets = [(t, p) for t, p in objects if t != BUDGET]
+    assert [m.split(" and no")[0] for m in violations_of(policies["replicas-have-a-disruption-budget"],
+                                                          without_budgets)] == [
+        "Deployment python-shop/python-shop-backend may run 4 replicas (its HorizontalPodAutoscaler's maxReplicas)",
+        "Deployment python-shop/python-shop-frontend may run 6 replicas (its HorizontalPodAutoscaler's maxReplicas)"]
+
+
 def test_other_kinds_need_neither(policies):
     # A DaemonSet runs one pod per node and a Job runs to completion: neither has replicas to keep serving.
     daemon_set = ("kubernetes:apps/v1:DaemonSet", {"metadata": {"name": "d", "namespace": "shop"},
