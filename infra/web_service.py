@@ -77,6 +77,12 @@ BUDGET_MAX_UNAVAILABLE = 1
 # A pod that runs but is not Ready serves nothing, so evicting it costs nothing; under the default (IfHealthyBudget)
 # an app whose pods all fail (a bad release) would block every drain of their nodes until it is fixed.
 UNHEALTHY_POD_EVICTION = "AlwaysAllow"
+# No Service is awaited. Its endpoints are the Deployment's ready pods, which the Deployment's own await proves;
+# waiting (~10 s while endpoints settle) would also hold back everything wired to its outputs. A LoadBalancer
+# would be awaited until the cloud gives it an address: on a cluster with no load-balancer controller that is
+# never, and `pulumi up` would fail after the provider's 10 minutes. Unawaited, its address is exported when it
+# has one and said to be pending otherwise (infra/exports.py).
+SERVICE_ANNOTATIONS = {"pulumi.com/skipAwait": "true"}
 # An autoscaler (max_replicas) aims for this average CPU use, in percent of the pods' request (100m): room for a
 # burst before the new pod is Ready (its startup takes seconds), without adding pods for every blip.
 AUTOSCALING_CPU_PERCENT = 70
@@ -274,11 +280,7 @@ class WebService(pulumi.ComponentResource):
                 "name": f"{name}-service",
                 "namespace": namespace,
                 "labels": service_labels,
-                # Not awaited: its endpoints are the Deployment's ready pods, which the
-                # Deployment's own await proves; waiting here (~10 s while endpoints
-                # settle) would also hold back everything wired to this Service's outputs.
-                # A LoadBalancer is awaited: its address is what the stack exports.
-                **({} if service_type == "LoadBalancer" else {"annotations": {"pulumi.com/skipAwait": "true"}}),
+                "annotations": SERVICE_ANNOTATIONS,
             },
             spec={
                 "type": service_type,

@@ -254,10 +254,11 @@ def test_services_are_not_awaited_their_deployments_are(dev_run):
         assert dev_run.one(SERVICE, name).inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
 
 
-def test_a_load_balancer_is_awaited_its_address_is_exported(production_run):
+def test_a_load_balancer_is_not_awaited_either(production_run):
+    # Awaited, a cluster that never gives it an address would hold `pulumi up` for the provider's 10 minutes.
     service = production_run.one(SERVICE, "python-shop-frontend-service").inputs
     assert service["spec"]["type"] == "LoadBalancer"
-    assert "annotations" not in service["metadata"]
+    assert service["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
 
 
 def test_pods_are_fit_for_production(stack_run):
@@ -328,10 +329,22 @@ def test_exports_name_the_builds_the_pods_run(production_run, dev_run):
     assert all(len(build) == 16 and int(build, 16) >= 0 for build in dev_run.exports["builds"].values())
 
 
-def test_exports_behind_a_load_balancer_are_its_url(production_run):
+def test_exports_behind_a_load_balancer_are_its_url_and_address(production_run):
     assert production_run.exports["frontendUrl"] == "http://203.0.113.10:8080/"
+    assert production_run.exports["frontendAddress"] == "203.0.113.10"
     assert "frontendNodePort" not in production_run.exports
-    assert "openCommand" not in production_run.exports
+    # Through the API server, whatever the load balancer's state.
+    assert production_run.exports["openCommand"] == (
+        "kubectl port-forward --namespace shop-prod service/python-shop-frontend-service 8080:8080")
+
+
+def test_a_load_balancer_without_an_address_is_said_to_be_pending_and_how_to_see_it():
+    run = run_program(PRODUCTION_LIKE_CONFIG, stack="production-like", mocks=TwoAddressLoadBalancer([]))
+    assert run.exports.get("frontendUrl") is None
+    assert run.exports["frontendAddress"] == (
+        "pending: the cluster has not given the load balancer an address yet (without a load-balancer controller "
+        "it never will); `kubectl get service python-shop-frontend-service --namespace shop-prod --watch` shows it "
+        "when it does, and `pulumi up --refresh` then exports frontendUrl; meanwhile openCommand works")
 
 
 @pytest.mark.parametrize(("context", "service_type"), [("kwok-python-shop-real", "NodePort"), ("minikube", "ClusterIP")])
