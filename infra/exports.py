@@ -27,6 +27,10 @@ def export_how_to_reach(settings: Settings, namespace: pulumi.Input[str], backen
         pulumi.export("frontendUrl", pulumi.Output.all(service.status, port).apply(lambda sp: _url(*sp)))
         pulumi.export("frontendAddress", pulumi.Output.all(service.status, name, namespace).apply(
             lambda sn: _address(*sn)))
+    if settings.frontend_host:
+        # The host as the Ingress names it: reachable once DNS points it at the controller.
+        scheme = "https" if settings.ingress_tls_secret else "http"
+        pulumi.export("frontendUrl", f"{scheme}://{settings.frontend_host}/")
     if settings.frontend_service_type == "NodePort":
         pulumi.export("frontendNodePort", service.spec.ports[0].node_port)
     if settings.frontend_service_type == "NodePort" and (settings.kube_context or "").startswith("minikube"):

@@ -133,12 +133,28 @@ class ConfigMount:
     mount_path: str
 
 
+@dataclass(frozen=True)
+class IngressRoute:
+    """An Ingress `<name>` routing `host` to the web service's port, and the controller's namespace, which its
+    NetworkPolicy then admits to that port."""
+
+    host: str
+    controller_namespace: str
+    class_name: str | None = None  # None: the cluster's default IngressClass
+    tls_secret: str | None = None  # a kubernetes.io/tls Secret of the namespace; None: plain HTTP
+
+
+# The Ingress's one path: every path of its host, to the Service's `http` port (by name: its number is a setting).
+INGRESS_PATH = {"path": "/", "pathType": "Prefix"}
+
+
 class WebService(pulumi.ComponentResource):
     deployment: k8s.apps.v1.Deployment
     service: k8s.core.v1.Service
     service_account: k8s.core.v1.ServiceAccount
     disruption_budget: k8s.policy.v1.PodDisruptionBudget | None  # from BUDGET_MIN_REPLICAS replicas on
     autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler | None  # with max_replicas
+    ingress: k8s.networking.v1.Ingress | None  # with an IngressRoute
     selector: dict[str, str]  # the pod labels its Service (and NetworkPolicies) select on
     build: str | None  # what its pods report as their build (SHOP_BUILD): `make up` checks the page names it
 
@@ -159,6 +175,7 @@ class WebService(pulumi.ComponentResource):
         config_mount: ConfigMount | None = None,
         env: dict[str, str] | None = None,
         reachable_from: Sequence[str] | Literal["anywhere"] = (),
+        ingress: IngressRoute | None = None,
         network_policy: bool,
         monitoring: str,
         monitoring_namespace: str,
@@ -184,6 +201,10 @@ class WebService(pulumi.ComponentResource):
         reachable_from: who may open its port: the names of other web services, or ANYWHERE;
             nobody else (the namespace denies all ingress by default). Its own NetworkPolicy,
             `<name>-from-<those services, without the python-shop- prefix>` or `-from-anywhere`.
+        ingress: an Ingress `<name>` for its Service (IngressRoute: host, class, TLS secret), not awaited (its
+            await waits for the controller to publish an address: without a controller, 10 minutes); the
+            NetworkPolicy admits the controller's namespace to its port, and its name says so
+            (`-from-namespace-<namespace>`).
         network_policy: False leaves that NetworkPolicy out (`networkPolicies: false`).
         monitoring: how a Prometheus finds the metrics port (`monitoring`): "annotations", the
             SCRAPE_ANNOTATIONS on its pods; "podmonitor", a Prometheus-operator PodMonitor `<name>`
@@ -302,15 +323,33 @@ class WebService(pulumi.ComponentResource):
                 opts=child,
             )
 
+        self.ingress = None
+        if ingress:
+            self.ingress = k8s.networking.v1.Ingress(
+                name,
+                metadata={"name": name, "namespace": namespace, "labels": service_labels,
+                          "annotations": SERVICE_ANNOTATIONS},
+                spec={
+                    **({"ingressClassName": ingress.class_name} if ingress.class_name else {}),
+                    "rules": [{"host": ingress.host, "http": {"paths": [{**INGRESS_PATH, "backend": {"service": {
+                        "name": self.service.metadata.name, "port": {"name": "http"}}}}]}}],
+                    **({"tls": [{"hosts": [ingress.host], "secretName": ingress.tls_secret}]}
+                       if ingress.tls_secret else {}),
+                },
+                opts=child,
+            )
+
         if network_policy:
             scraper = None if monitoring == "off" else monitoring_namespace
-            self.network_policy = self._ingress_policy(name, namespace, reachable_from, scraper, child)
+            admitted = [ingress.controller_namespace] if ingress else []
+            self.network_policy = self._ingress_policy(name, namespace, reachable_from, admitted, scraper, child)
 
         self.register_outputs({"deployment": self.deployment.metadata.name, "service": self.service.metadata.name})
 
     def _ingress_policy(self, name: str, namespace: pulumi.Input[str], reachable_from: Sequence[str] | str,
-                        scraper_namespace: str | None, opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
-        suffix, rules = ingress_rules(reachable_from, scraper_namespace)
+                        namespaces: Sequence[str], scraper_namespace: str | None,
+                        opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
+        suffix, rules = ingress_rules(reachable_from, scraper_namespace, namespaces)
         policy = f"{name}-from-{suffix}"  # the sources of its pages only: the name outlives a change of monitoring
         return k8s.networking.v1.NetworkPolicy(
             policy,
@@ -322,18 +361,21 @@ class WebService(pulumi.ComponentResource):
         )
 
 
-def ingress_rules(reachable_from: Sequence[str] | str, scraper_namespace: str | None) -> tuple[str, list[dict]]:
-    """A web service's NetworkPolicy: the suffix of its name (who may ask for its pages) and its rules."""
+def ingress_rules(reachable_from: Sequence[str] | str, scraper_namespace: str | None,
+                  namespaces: Sequence[str] = ()) -> tuple[str, list[dict]]:
+    """A web service's NetworkPolicy: the suffix of its name (who may ask for its pages) and its rules.
+    `namespaces`: namespaces whose every pod may ask too (an ingress controller's)."""
     http = [{"protocol": "TCP", "port": "http"}]  # the named container port, not the Service port
     if reachable_from == ANYWHERE:
         suffix, rules = "anywhere", [{"ports": http}]
     else:
         sources = [s.removeprefix(f"{labels.PART_OF}-") for s in reachable_from]
-        suffix = "-".join(sources) or "nobody"
+        suffix = "-".join([*sources, *(f"namespace-{n}" for n in namespaces)]) or "nobody"
+        peers = [{"podSelector": {"matchLabels": labels.selector(s)}} for s in reachable_from]
+        peers += [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}}} for n in namespaces]
         # Reachable from nobody: no rule for its port at all. A rule whose `from` is empty would
         # admit every source (Kubernetes reads a missing or empty list as "anyone").
-        rules = [{"from": [{"podSelector": {"matchLabels": labels.selector(s)}} for s in reachable_from],
-                  "ports": http}] if reachable_from else []
+        rules = [{"from": peers, "ports": http}] if peers else []
     if scraper_namespace:
         # The scraper's namespace to the metrics port, and nothing else to it. A rule of its own, after
         # the first: the policy keeps its name and URN, and a stack deployed before updates it in place.

@@ -198,3 +198,61 @@ def test_a_source_built_rollout_may_take_as_long_as_the_most_pods_the_autoscaler
     # 40 s per pod (startup 30 s + 10 s), for the 5 pods an autoscaled rollout may have to replace.
     assert run.one(DEPLOYMENT, "python-shop-backend").inputs["metadata"]["annotations"] == {
         "pulumi.com/timeoutSeconds": "200"}
+
+
+# --- the Ingress ---------------------------------------------------------------------------------------
+
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+BEHIND_AN_INGRESS = {**PRODUCTION_LIKE_CONFIG, "python-shop:frontendServiceType": "ClusterIP",
+                     "python-shop:frontendHost": "shop.example.com"}
+
+
+def test_no_ingress_unless_a_host_is_set(stack_run):
+    assert stack_run.all(INGRESS) == []
+
+
+def test_an_ingress_routes_its_host_to_the_frontend_service_and_is_not_awaited():
+    run = run_program({**BEHIND_AN_INGRESS, "python-shop:ingressTlsSecret": "shop-example-com-tls"},
+                      stack="production-like")
+    (ingress,) = run.all(INGRESS)
+    assert ingress.inputs == {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "python-shop-frontend", "namespace": "shop-prod",
+                     "labels": labels("python-shop-frontend", "production-like"),
+                     # Awaited, it would wait for the controller to publish an address: 10 minutes without one.
+                     "annotations": {"pulumi.com/skipAwait": "true"}},
+        "spec": {
+            "ingressClassName": "nginx",
+            "rules": [{"host": "shop.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+                "service": {"name": "python-shop-frontend-service", "port": {"name": "http"}}}}]}}],
+            "tls": [{"hosts": ["shop.example.com"], "secretName": "shop-example-com-tls"}],
+        },
+    }
+    assert run.exports["frontendUrl"] == "https://shop.example.com/"
+    assert run.one("kubernetes:core/v1:Service", "python-shop-frontend-service").inputs["spec"]["type"] == "ClusterIP"
+
+
+def test_without_tls_or_a_class_the_ingress_is_plain_http_on_the_default_class():
+    run = run_program({**BEHIND_AN_INGRESS, "python-shop:ingressClassName": ""}, stack="production-like")
+    (ingress,) = run.all(INGRESS)
+    assert "ingressClassName" not in ingress.inputs["spec"] and "tls" not in ingress.inputs["spec"]
+    assert run.exports["frontendUrl"] == "http://shop.example.com/"
+
+
+def test_behind_an_ingress_only_the_controllers_namespace_reaches_the_frontend():
+    run = run_program({**BEHIND_AN_INGRESS, "python-shop:ingressControllerNamespace": "traefik"},
+                      stack="production-like")
+    frontend = [p.inputs for p in run.all(NETWORK_POLICY) if p.inputs["metadata"]["name"].startswith("python-shop-fr")]
+    assert [p["metadata"]["name"] for p in frontend] == ["python-shop-frontend-from-namespace-traefik"]
+    assert frontend[0]["spec"]["ingress"] == [
+        {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}}],
+         "ports": [{"protocol": "TCP", "port": "http"}]},
+        {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+         "ports": [{"protocol": "TCP", "port": "metrics"}]},
+    ]
+    # The Ingress's controller namespace defaults to ingress-nginx's.
+    default = run_program(BEHIND_AN_INGRESS, stack="production-like")
+    assert "python-shop-frontend-from-namespace-ingress-nginx" in [
+        p.inputs["metadata"]["name"] for p in default.all(NETWORK_POLICY)]

@@ -496,6 +496,15 @@ def test_the_url_is_the_load_balancers_first_address_its_hostname_before_its_ip(
     assert run.exports.get("frontendUrl") == url
 
 
+def test_a_namespace_admitted_with_services_is_one_more_source_of_the_same_rule():
+    from infra.web_service import ingress_rules
+
+    assert ingress_rules(["python-shop-frontend"], None, ["ingress-nginx"]) == ("frontend-namespace-ingress-nginx", [
+        {"from": [{"podSelector": {"matchLabels": {"app": "python-shop-frontend"}}},
+                  {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}],
+         "ports": [{"protocol": "TCP", "port": "http"}]}])
+
+
 def test_a_service_reachable_from_nobody_has_no_rule_for_its_port():
     # An empty `from` would admit everyone: no rule at all admits no one (the namespace denies by default).
     from infra.web_service import ingress_rules

@@ -721,6 +721,16 @@ def test_the_shops_autoscaled_apps_pass_the_replica_rules(policies):
         "Deployment python-shop/python-shop-frontend may run 6 replicas (its HorizontalPodAutoscaler's maxReplicas)"]
 
 
+def test_the_shop_behind_an_ingress_passes_every_policy(policies):
+    run = run_program({**DEV_CONFIG, "python-shop:frontendHost": "shop.example.com",
+                       "python-shop:frontendServiceType": "ClusterIP"})
+    objects = [(r.type, r.inputs) for r in run.kubernetes_objects()]
+    assert any(t.endswith(":Ingress") for t, _ in objects)
+    for policy in policies.values():
+        if policy.name != BY_DIGEST:
+            assert violations_of(policy, objects) == [], policy.name
+
+
 def test_other_kinds_need_neither(policies):
     # A DaemonSet runs one pod per node and a Job runs to completion: neither has replicas to keep serving.
     daemon_set = ("kubernetes:apps/v1:DaemonSet", {"metadata": {"name": "d", "namespace": "shop"},
