@@ -270,3 +270,51 @@ def test_with_a_pod_on_every_node_a_drained_pod_still_finds_a_place(cluster, pro
         assert sorted(per_node.values()) == [1, 1, 1, 1, 2]  # the five nodes left, within one pod of each other
     finally:
         kube.run("uncordon", node)
+
+
+def hpa_condition(kube: Kube, app: str, kind: str) -> dict:
+    conditions = kube.get("horizontalpodautoscaler", app, NAMESPACE).get("status", {}).get("conditions") or []
+    return next((c for c in conditions if c["type"] == kind), {})
+
+
+def test_an_autoscaler_owns_the_replicas_and_pulumi_never_undoes_its_scale(cluster, prod_stack):
+    # The 6 frontend pods of the test before; an autoscaler between 6 and 8 switched on.
+    kube = cluster.kube
+    before = kube.get("deployment", FRONTEND, NAMESPACE)
+    pods_before = {p["metadata"]["uid"] for p in running_pods(kube, FRONTEND)}
+    prod_stack.write_config(frontendMaxReplicas=8)
+    prod_stack.cli("up", "--yes", "--skip-preview", timeout=120)
+    hpa = kube.get("horizontalpodautoscaler", FRONTEND, NAMESPACE)
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": FRONTEND}
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (6, 8)
+    # Switching it on left the Deployment as it was: no new generation, no pod replaced.
+    after = kube.get("deployment", FRONTEND, NAMESPACE)
+    assert after["metadata"]["generation"] == before["metadata"]["generation"]
+    assert {p["metadata"]["uid"] for p in running_pods(kube, FRONTEND)} == pods_before
+    # No metrics here (no metrics-server, and kwok's pods use no CPU): the autoscaler says so and holds the count.
+    wait_until(lambda: hpa_condition(kube, FRONTEND, "ScalingActive").get("status") == "False", timeout=60,
+               what="the autoscaler to report it has no metrics")
+    assert hpa_condition(kube, FRONTEND, "ScalingActive")["reason"] == "FailedGetResourceMetric"
+
+    # A scale the autoscaler makes: its minimum raised to 7 (standing in for load), it scales the Deployment
+    # through the scale subresource, as it would on CPU; then its minimum back to the stack's 6. It holds 7.
+    patch = ["patch", "horizontalpodautoscaler", FRONTEND, "--namespace", NAMESPACE, "--type=merge", "-p"]
+    kube.run(*patch, json.dumps({"spec": {"minReplicas": 7}}))
+    wait_until(lambda: settled(kube, FRONTEND, 7), timeout=90, what="the autoscaler's scale to 7")
+    kube.run(*patch, json.dumps({"spec": {"minReplicas": 6}}))
+    # The field is the autoscaler's now (the controller manager's, through the scale subresource), pulumi's no more.
+    shown = json.loads(kube.run("get", "deployment", FRONTEND, "--namespace", NAMESPACE, "-o", "json",
+                                "--show-managed-fields").stdout)
+    owners = {(m["manager"], m.get("subresource")) for m in shown["metadata"]["managedFields"]
+              if "f:replicas" in (m.get("fieldsV1") or {}).get("f:spec", {})}
+    assert owners == {("kube-controller-manager", "scale")}, owners
+
+    # pulumi sees no change, even reading the cluster first, and an update of the Deployment keeps the 7.
+    prod_stack.cli("preview", "--expect-no-changes", timeout=120)
+    prod_stack.cli("preview", "--refresh", "--expect-no-changes", timeout=120)
+    prod_stack.write_config(frontendImage=RELEASE.replace("116c0b42", "216c0b42"))  # another release
+    prod_stack.cli("up", "--yes", "--skip-preview", timeout=180)
+    assert kube.get("deployment", FRONTEND, NAMESPACE)["spec"]["replicas"] == 7
+    wait_until(lambda: settled(kube, FRONTEND, 7), timeout=90, what="7 pods of the new release")
+    assert {p["spec"]["containers"][0]["image"] for p in running_pods(kube, FRONTEND)} == {
+        RELEASE.replace("116c0b42", "216c0b42")}
