@@ -20,8 +20,8 @@ def kubernetes_provider(settings: Settings) -> k8s.Provider:
         render_yaml_to_directory=settings.render_dir,
         # The stack's declared state wins over other field managers: `pulumi up`
         # undoes a `kubectl scale` or `kubectl edit` (drift) instead of failing on
-        # a server-side apply conflict. (Nothing here is meant to be managed by an
-        # autoscaler; leave replicas out of the program before adding an HPA.)
+        # a server-side apply conflict. An autoscaled Deployment's replicas are
+        # ignored instead (web_service.AUTOSCALED_FIELDS): never forced back.
         enable_patch_force=True,
         # Adopting objects created by `kubectl apply -f deploy.yaml`: update them
         # instead of failing because they exist.

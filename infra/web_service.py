@@ -6,7 +6,8 @@ requests and limits, a non-root read-only container with no privileges and no
 service account token, recommended labels, and a rolling update that never
 drops below the desired capacity. Past one machine: a ServiceAccount of its own,
 its pods spread over nodes and zones, and from two replicas on a
-PodDisruptionBudget, so a node drain takes one pod at a time.
+PodDisruptionBudget, so a node drain takes one pod at a time; optionally a
+HorizontalPodAutoscaler, which then owns the Deployment's replicas.
 """
 
 from __future__ import annotations
@@ -52,6 +53,17 @@ PRE_STOP_SECONDS = 5  # serve on after termination starts: kube-proxy and pooled
 # starts, every answer carries `Connection: close`, so pooled keep-alive clients move to a new pod before
 # the server closes anything. On /tmp, which the hook and the app share.
 DRAIN_FILE = "/tmp/shop-draining"
+# imagePullPolicy by where the image comes from, each with its reason:
+# Built from this repository into the cluster's own store (`make up`): no registry has it, and a same-named
+# image of a registry must never run instead.
+PULL_FROM_SOURCE = "Never"
+# A digest names the content itself: an image the node has under it is the right one, so it is pulled once.
+PULL_BY_DIGEST = "IfNotPresent"
+# A tag too: Always would make every pod start wait on the registry (an outage of it then stops rollouts and
+# rescheduling after a drain) and break images loaded into the node under a tag (`kind load`, `minikube image
+# load`, ctr import), and it does not make a moved tag safe, since pods started before keep the old content.
+# What runs is pinned by a digest instead (the prod guardrail images-by-digest).
+PULL_BY_TAG = "IfNotPresent"
 MAX_SURGE, MAX_UNAVAILABLE = 1, 0  # a new pod before an old one goes: capacity never drops in a rollout
 REVISION_HISTORY = 5  # old ReplicaSets kept for `kubectl rollout undo`: a few releases back, no more
 # A PodDisruptionBudget from this many replicas on, none below: over a single pod a budget either forbids its
@@ -65,6 +77,22 @@ BUDGET_MAX_UNAVAILABLE = 1
 # A pod that runs but is not Ready serves nothing, so evicting it costs nothing; under the default (IfHealthyBudget)
 # an app whose pods all fail (a bad release) would block every drain of their nodes until it is fixed.
 UNHEALTHY_POD_EVICTION = "AlwaysAllow"
+# No Service is awaited. Its endpoints are the Deployment's ready pods, which the Deployment's own await proves;
+# waiting (~10 s while endpoints settle) would also hold back everything wired to its outputs. A LoadBalancer
+# would be awaited until the cloud gives it an address: on a cluster with no load-balancer controller that is
+# never, and `pulumi up` would fail after the provider's 10 minutes. Unawaited, its address is exported when it
+# has one and said to be pending otherwise (infra/exports.py).
+SERVICE_ANNOTATIONS = {"pulumi.com/skipAwait": "true"}
+# An autoscaler (max_replicas) aims for this average CPU use, in percent of the pods' request (100m): room for a
+# burst before the new pod is Ready (its startup takes seconds), without adding pods for every blip.
+AUTOSCALING_CPU_PERCENT = 70
+# With an autoscaler the Deployment's replicas are its to set. They stay in the program as the starting count
+# (the autoscaler's minimum), ignored on every later update: left out, server-side apply would reset the field
+# of a running Deployment to its default, 1, terminating all but one pod until the autoscaler scaled back up
+# (Kubernetes' HPA docs warn of exactly that), and a new one would start at 1. Ignored, pulumi-kubernetes leaves
+# the field out of its apply once another manager (the autoscaler) owns it, and sends the live value while it
+# still owns it itself: it never undoes a scale, and `pulumi preview` shows none as a diff.
+AUTOSCALED_FIELDS = ["spec.replicas"]
 # Topology spread: at most one pod more in any node (zone) than in the emptiest.
 SPREAD_MAX_SKEW = 1
 # Counted per ReplicaSet (matchLabelKeys): a rollout's surge pods spread among themselves instead of being weighed
@@ -105,11 +133,28 @@ class ConfigMount:
     mount_path: str
 
 
+@dataclass(frozen=True)
+class IngressRoute:
+    """An Ingress `<name>` routing `host` to the web service's port, and the controller's namespace, which its
+    NetworkPolicy then admits to that port."""
+
+    host: str
+    controller_namespace: str
+    class_name: str | None = None  # None: the cluster's default IngressClass
+    tls_secret: str | None = None  # a kubernetes.io/tls Secret of the namespace; None: plain HTTP
+
+
+# The Ingress's one path: every path of its host, to the Service's `http` port (by name: its number is a setting).
+INGRESS_PATH = {"path": "/", "pathType": "Prefix"}
+
+
 class WebService(pulumi.ComponentResource):
     deployment: k8s.apps.v1.Deployment
     service: k8s.core.v1.Service
     service_account: k8s.core.v1.ServiceAccount
     disruption_budget: k8s.policy.v1.PodDisruptionBudget | None  # from BUDGET_MIN_REPLICAS replicas on
+    autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler | None  # with max_replicas
+    ingress: k8s.networking.v1.Ingress | None  # with an IngressRoute
     selector: dict[str, str]  # the pod labels its Service (and NetworkPolicies) select on
     build: str | None  # what its pods report as their build (SHOP_BUILD): `make up` checks the page names it
 
@@ -122,12 +167,15 @@ class WebService(pulumi.ComponentResource):
         image: str,
         image_from_source: bool,
         replicas: int,
+        max_replicas: int = 0,
+        autoscaling_cpu_percent: int = AUTOSCALING_CPU_PERCENT,
         resources: ContainerResources = ContainerResources(),
         service_port: int = CONTAINER_PORT,
         service_type: str = "ClusterIP",
         config_mount: ConfigMount | None = None,
         env: dict[str, str] | None = None,
         reachable_from: Sequence[str] | Literal["anywhere"] = (),
+        ingress: IngressRoute | None = None,
         network_policy: bool,
         monitoring: str,
         monitoring_namespace: str,
@@ -139,6 +187,10 @@ class WebService(pulumi.ComponentResource):
         replicas: its pods; a rollout surges one at a time (MAX_SURGE) and never drops one first;
             spread over nodes and zones (SPREAD); from BUDGET_MIN_REPLICAS on, a PodDisruptionBudget `<name>`
             lets evictions (a node drain) take BUDGET_MAX_UNAVAILABLE of them at a time.
+        max_replicas: 0, no autoscaler; else a HorizontalPodAutoscaler `<name>` scales the Deployment between
+            `replicas` and this on CPU (autoscaling_cpu_percent of the pods' request), and the Deployment's
+            replicas are left to it (AUTOSCALED_FIELDS). It gets a budget whatever its minimum: at one pod a
+            budget of maxUnavailable 1 blocks no drain, and scaled up it guards the pods the autoscaler added.
         service_port: the Service's port; the container listens on CONTAINER_PORT whatever it is.
         service_type: ClusterIP by default: reachable in the cluster only, until a stack says otherwise.
         config_mount: a ConfigMap mounted read-only as a directory (updates reach the files).
@@ -149,6 +201,10 @@ class WebService(pulumi.ComponentResource):
         reachable_from: who may open its port: the names of other web services, or ANYWHERE;
             nobody else (the namespace denies all ingress by default). Its own NetworkPolicy,
             `<name>-from-<those services, without the python-shop- prefix>` or `-from-anywhere`.
+        ingress: an Ingress `<name>` for its Service (IngressRoute: host, class, TLS secret), not awaited (its
+            await waits for the controller to publish an address: without a controller, 10 minutes); the
+            NetworkPolicy admits the controller's namespace to its port, and its name says so
+            (`-from-namespace-<namespace>`).
         network_policy: False leaves that NetworkPolicy out (`networkPolicies: false`).
         monitoring: how a Prometheus finds the metrics port (`monitoring`): "annotations", the
             SCRAPE_ANNOTATIONS on its pods; "podmonitor", a Prometheus-operator PodMonitor `<name>`
@@ -179,8 +235,9 @@ class WebService(pulumi.ComponentResource):
             pod_labels["app.kubernetes.io/version"] = tag
 
         metadata: dict = {"name": name, "namespace": namespace, "labels": pod_labels}
-        if image_from_source:
-            metadata["annotations"] = {"pulumi.com/timeoutSeconds": str((STARTUP_SECONDS + 10) * replicas)}
+        if image_from_source:  # as many pods as may run: an autoscaled rollout replaces every pod it added
+            metadata["annotations"] = {"pulumi.com/timeoutSeconds": str((STARTUP_SECONDS + 10)
+                                                                        * max(replicas, max_replicas))}
         container = _container(name, image, image_from_source, resources, env, config_mount)
         template_metadata: dict = {"labels": pod_labels}
         if monitoring == "annotations":
@@ -208,11 +265,28 @@ class WebService(pulumi.ComponentResource):
                 "template": {"metadata": template_metadata, "spec": pod_spec},
             },
             # After its account: the API server admits no pod whose service account does not exist yet.
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.service_account])),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                depends_on=[self.service_account], ignore_changes=AUTOSCALED_FIELDS if max_replicas else None)),
         )
 
+        self.autoscaler = None
+        if max_replicas:
+            self.autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                name,
+                metadata={"name": name, "namespace": namespace, "labels": service_labels},
+                spec={
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                       "name": self.deployment.metadata.name},
+                    "minReplicas": replicas,
+                    "maxReplicas": max_replicas,
+                    "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                        "type": "Utilization", "averageUtilization": autoscaling_cpu_percent}}}],
+                },
+                opts=child,
+            )
+
         self.disruption_budget = None
-        if replicas >= BUDGET_MIN_REPLICAS:
+        if replicas >= BUDGET_MIN_REPLICAS or max_replicas:
             self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
                 name,
                 metadata={"name": name, "namespace": namespace, "labels": service_labels},
@@ -227,11 +301,7 @@ class WebService(pulumi.ComponentResource):
                 "name": f"{name}-service",
                 "namespace": namespace,
                 "labels": service_labels,
-                # Not awaited: its endpoints are the Deployment's ready pods, which the
-                # Deployment's own await proves; waiting here (~10 s while endpoints
-                # settle) would also hold back everything wired to this Service's outputs.
-                # A LoadBalancer is awaited: its address is what the stack exports.
-                **({} if service_type == "LoadBalancer" else {"annotations": {"pulumi.com/skipAwait": "true"}}),
+                "annotations": SERVICE_ANNOTATIONS,
             },
             spec={
                 "type": service_type,
@@ -253,15 +323,33 @@ class WebService(pulumi.ComponentResource):
                 opts=child,
             )
 
+        self.ingress = None
+        if ingress:
+            self.ingress = k8s.networking.v1.Ingress(
+                name,
+                metadata={"name": name, "namespace": namespace, "labels": service_labels,
+                          "annotations": SERVICE_ANNOTATIONS},
+                spec={
+                    **({"ingressClassName": ingress.class_name} if ingress.class_name else {}),
+                    "rules": [{"host": ingress.host, "http": {"paths": [{**INGRESS_PATH, "backend": {"service": {
+                        "name": self.service.metadata.name, "port": {"name": "http"}}}}]}}],
+                    **({"tls": [{"hosts": [ingress.host], "secretName": ingress.tls_secret}]}
+                       if ingress.tls_secret else {}),
+                },
+                opts=child,
+            )
+
         if network_policy:
             scraper = None if monitoring == "off" else monitoring_namespace
-            self.network_policy = self._ingress_policy(name, namespace, reachable_from, scraper, child)
+            admitted = [ingress.controller_namespace] if ingress else []
+            self.network_policy = self._ingress_policy(name, namespace, reachable_from, admitted, scraper, child)
 
         self.register_outputs({"deployment": self.deployment.metadata.name, "service": self.service.metadata.name})
 
     def _ingress_policy(self, name: str, namespace: pulumi.Input[str], reachable_from: Sequence[str] | str,
-                        scraper_namespace: str | None, opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
-        suffix, rules = ingress_rules(reachable_from, scraper_namespace)
+                        namespaces: Sequence[str], scraper_namespace: str | None,
+                        opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
+        suffix, rules = ingress_rules(reachable_from, scraper_namespace, namespaces)
         policy = f"{name}-from-{suffix}"  # the sources of its pages only: the name outlives a change of monitoring
         return k8s.networking.v1.NetworkPolicy(
             policy,
@@ -273,18 +361,21 @@ class WebService(pulumi.ComponentResource):
         )
 
 
-def ingress_rules(reachable_from: Sequence[str] | str, scraper_namespace: str | None) -> tuple[str, list[dict]]:
-    """A web service's NetworkPolicy: the suffix of its name (who may ask for its pages) and its rules."""
+def ingress_rules(reachable_from: Sequence[str] | str, scraper_namespace: str | None,
+                  namespaces: Sequence[str] = ()) -> tuple[str, list[dict]]:
+    """A web service's NetworkPolicy: the suffix of its name (who may ask for its pages) and its rules.
+    `namespaces`: namespaces whose every pod may ask too (an ingress controller's)."""
     http = [{"protocol": "TCP", "port": "http"}]  # the named container port, not the Service port
     if reachable_from == ANYWHERE:
         suffix, rules = "anywhere", [{"ports": http}]
     else:
         sources = [s.removeprefix(f"{labels.PART_OF}-") for s in reachable_from]
-        suffix = "-".join(sources) or "nobody"
+        suffix = "-".join([*sources, *(f"namespace-{n}" for n in namespaces)]) or "nobody"
+        peers = [{"podSelector": {"matchLabels": labels.selector(s)}} for s in reachable_from]
+        peers += [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}}} for n in namespaces]
         # Reachable from nobody: no rule for its port at all. A rule whose `from` is empty would
         # admit every source (Kubernetes reads a missing or empty list as "anyone").
-        rules = [{"from": [{"podSelector": {"matchLabels": labels.selector(s)}} for s in reachable_from],
-                  "ports": http}] if reachable_from else []
+        rules = [{"from": peers, "ports": http}] if peers else []
     if scraper_namespace:
         # The scraper's namespace to the metrics port, and nothing else to it. A rule of its own, after
         # the first: the policy keeps its name and URN, and a stack deployed before updates it in place.
@@ -303,9 +394,7 @@ def _container(name: str, image: str, image_from_source: bool, resources: Contai
     return {
         "name": name,
         "image": image,
-        # Built into the cluster's own store: never pulled (no registry has it, and a same-named
-        # image elsewhere must not run instead).
-        "imagePullPolicy": "Never" if image_from_source else "IfNotPresent",
+        "imagePullPolicy": pull_policy(image, image_from_source),
         "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"},
                   {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "env": [{"name": k, "value": v} for k, v in _contract(image).items()]
@@ -325,6 +414,13 @@ def _container(name: str, image: str, image_from_source: bool, resources: Contai
         },
         "volumeMounts": mounts,
     }
+
+
+def pull_policy(image: str, image_from_source: bool) -> str:
+    """When the kubelet pulls the image: by where it comes from (PULL_FROM_SOURCE, PULL_BY_DIGEST, PULL_BY_TAG)."""
+    if image_from_source:
+        return PULL_FROM_SOURCE
+    return PULL_BY_DIGEST if "@sha256:" in image else PULL_BY_TAG
 
 
 def _contract(image: str) -> dict[str, str]:

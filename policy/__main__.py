@@ -79,6 +79,14 @@ POLICIES = [
     ),
     # Advisory unless the pack's config says otherwise (policy/prod.json makes both mandatory): a cluster of one
     # node, as minikube is, has no drain to survive and no zone to spread over.
+    # Advisory unless the pack's config says otherwise (policy/prod.json makes it mandatory): the images `make up`
+    # builds into the node are tagged by a digest of their source, which no registry's manifest digest can be.
+    resource_policy(
+        "images-by-digest",
+        "Images are named by their digest (@sha256:...), so what runs cannot change under the same name.",
+        rules.images_by_digest,
+        enforcement_level=EnforcementLevel.ADVISORY,
+    ),
     stack_policy(
         "replicas-have-a-disruption-budget",
         "A Deployment or StatefulSet of 2 replicas or more is selected by a PodDisruptionBudget in its namespace.",

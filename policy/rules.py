@@ -24,6 +24,7 @@ STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
 SERVICE = "kubernetes:core/v1:Service"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 DISRUPTION_BUDGET = "kubernetes:policy/v1:PodDisruptionBudget"
+AUTOSCALERS = ("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "kubernetes:autoscaling/v1:HorizontalPodAutoscaler")
 # Workloads whose replicas are worth a disruption budget and spread from this many on: at one there is no spare
 # (infra/web_service.py's BUDGET_MIN_REPLICAS).
 REPLICATED = (DEPLOYMENT, STATEFUL_SET)
@@ -123,6 +124,33 @@ def explicit_image_tags(resource_type: str, props: Mapping[str, Any]) -> list[st
             problems.append(
                 f"{describe(resource_type, props)}: image '{image}' of container '{container.get('name')}' {problem}; "
                 "pin an explicit version tag (e.g. :0.1.0) or a @sha256 digest"
+            )
+    return problems
+
+
+def image_digest_problem(image: str) -> str | None:
+    """None for a reference that names its content (`name@sha256:<64 hex>`, a tag before it or not)."""
+    _, at, digest = image.rpartition("@")
+    algorithm, _, hex_ = digest.partition(":")
+    if at and algorithm == "sha256" and len(hex_) == 64 and all(c in "0123456789abcdef" for c in hex_):
+        return None
+    return "names no @sha256 digest, so what runs may change under the same name"
+
+
+def images_by_digest(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+    """Every container's image is named by its digest: a tag can be pushed again, a digest is the content."""
+    spec = pod_spec(resource_type, props)
+    if spec is None:
+        return []
+    problems = []
+    for container in containers(spec):
+        image = container.get("image") or ""
+        problem = image_digest_problem(image)
+        if problem:
+            problems.append(
+                f"{describe(resource_type, props)}: image '{image}' of container '{container.get('name')}' {problem}; "
+                "name it by digest, e.g. registry.example.com/shop/app@sha256:<64 hex> (`docker buildx imagetools "
+                "inspect <image>:<tag>` prints it)"
             )
     return problems
 
@@ -279,22 +307,45 @@ def replicas_of(resource_type: str, props: Mapping[str, Any]) -> int | None:
     return int(replicas)
 
 
+def autoscaled_to(resources: list[tuple[str, Mapping[str, Any]]]) -> dict[tuple[str, str, str], int]:
+    """(namespace, kind, name) of each workload an autoscaler scales -> the most replicas it may set."""
+    scaled: dict[tuple[str, str, str], int] = {}
+    for resource_type, props in resources:
+        if resource_type not in AUTOSCALERS:
+            continue
+        spec = props.get("spec") or {}
+        target, most = spec.get("scaleTargetRef") or {}, spec.get("maxReplicas")
+        if isinstance(most, int | float) and not isinstance(most, bool):  # unknown in a preview: not judged
+            key = (_namespace(props), str(target.get("kind")), str(target.get("name")))
+            scaled[key] = max(scaled.get(key, 0), int(most))
+    return scaled
+
+
 def replicas_have_a_disruption_budget(resources: list[tuple[str, Mapping[str, Any]]]) -> list[str]:
-    """Every workload of MIN_REPLICAS or more is selected by a PodDisruptionBudget of its namespace, so an
-    eviction (a node drain) cannot take all its pods at once."""
+    """Every workload of MIN_REPLICAS or more, or that an autoscaler may scale to as many, is selected by a
+    PodDisruptionBudget of its namespace, so an eviction (a node drain) cannot take all its pods at once."""
     budgets = [(_namespace(props), selector)
                for resource_type, props in resources if resource_type == DISRUPTION_BUDGET
                # policy/v1: a missing selector selects no pod, an empty one every pod of the namespace.
                if (selector := (props.get("spec") or {}).get("selector")) is not None]
+    scaled = autoscaled_to(resources)
     problems = []
     for resource_type, props in resources:
+        if resource_type not in REPLICATED:
+            continue
         replicas = replicas_of(resource_type, props)
-        if replicas is None:
+        key = (_namespace(props), resource_type.rpartition(":")[2], str((props.get("metadata") or {}).get("name")))
+        most = scaled.get(key, 0)
+        if most >= MIN_REPLICAS and most > (replicas or 0):
+            runs = f"may run {most} replicas (its HorizontalPodAutoscaler's maxReplicas)"
+        elif replicas is not None:
+            runs = f"runs {replicas} replicas"
+        else:
             continue
         labels = _template_labels(props)
         if not any(ns == _namespace(props) and selects(selector, labels) for ns, selector in budgets):
             problems.append(
-                f"{describe(resource_type, props)} runs {replicas} replicas and no PodDisruptionBudget in its namespace "
+                f"{describe(resource_type, props)} {runs} and no PodDisruptionBudget in its namespace "
                 "selects its pods, so one node drain may evict them all at once; add a policy/v1 PodDisruptionBudget "
                 "selecting them, e.g. maxUnavailable: 1 (infra/web_service.py's WebService adds one from 2 replicas)"
             )

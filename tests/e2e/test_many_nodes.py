@@ -8,7 +8,8 @@ no image is pulled (the prod stack's registry references are never fetched), no 
 probe is made (kwok marks a pod Ready once it is scheduled), and no metrics exist; what the stack's
 objects make the scheduler, the Deployment controller and the Eviction API do is the real thing.
 
-The tests build on each other and run in file order.
+The tests build on each other and run in file order. The stack's LoadBalancer gets no address here (no
+controller provisions one): the first test shows `pulumi up` does not wait for one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import collections
 import json
 import subprocess
+import time
 
 import pytest
 
@@ -34,7 +36,8 @@ ZONE = "topology.kubernetes.io/zone"
 # Pulumi.prod.yaml's replicas; its frontend budget (maxUnavailable 1) lets one of its 3 pods go at a time.
 REPLICAS = {BACKEND: 2, FRONTEND: 3}
 MAX_UNAVAILABLE = 1
-RELEASE = "registry.example.com/shop/python-shop-frontend:1.4.3"  # the rollout's new tag, never pulled
+# The rollout's new release, by digest as the prod pack asks (images-by-digest; made up, never pulled).
+RELEASE = "registry.example.com/shop/python-shop-frontend@sha256:116c0b427f5b2009ef4781761c549ff27874eb9587a33571ed05ed84fb2942c3"
 
 
 def kwok_node(name: str, zone: str, index: int) -> dict:
@@ -76,10 +79,14 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def prod_stack(cluster, tmp_path_factory):
-    """Pulumi.prod.yaml (registry images, 2 backend and 3 frontend replicas) on this cluster, with a ClusterIP
-    in front: no controller here would give a LoadBalancer an address."""
-    yield from deployed_stack(cluster, tmp_path_factory.mktemp("many-nodes"), "many-nodes", base="prod",
-                              frontendServiceType="ClusterIP")
+    """Pulumi.prod.yaml as it is (registry images by digest, 2 backend and 3 frontend replicas, a LoadBalancer in
+    front, to which no controller here gives an address) on this cluster; `up_seconds`: how long its `up` took."""
+    started = time.monotonic()
+    stacks = deployed_stack(cluster, tmp_path_factory.mktemp("many-nodes"), "many-nodes", base="prod")
+    stack = next(stacks)
+    stack.up_seconds = time.monotonic() - started
+    yield stack
+    stacks.close()  # pulumi destroy
 
 
 def running_pods(kube: Kube, app: str) -> list[dict]:
@@ -126,6 +133,29 @@ def evict(kube: Kube, pod: str) -> subprocess.CompletedProcess:
 
 
 # --- the tests, in order ----------------------------------------------------------------------------
+
+
+def test_a_load_balancer_that_gets_no_address_does_not_hold_up_pulumi_up(cluster, prod_stack):
+    # Awaited, this `up` waited out the provider's 10 minutes and failed (601 s, issue #24); it takes seconds now.
+    assert prod_stack.up_seconds < 180, prod_stack.up_seconds
+    kube, service = cluster.kube, "python-shop-frontend-service"
+    assert kube.get("service", service, NAMESPACE)["spec"]["type"] == "LoadBalancer"
+    outputs = prod_stack.outputs()
+    assert outputs.get("frontendUrl") is None
+    assert outputs["frontendAddress"] == (
+        "pending: the cluster has not given the load balancer an address yet (without a load-balancer controller "
+        f"it never will); `kubectl get service {service} --namespace {NAMESPACE} --watch` shows it when it does, "
+        "and `pulumi up --refresh` then exports frontendUrl; meanwhile openCommand works")
+    assert outputs["openCommand"] == f"kubectl port-forward --namespace {NAMESPACE} service/{service} 8080:8080"
+
+    # An address given later, as a cloud's controller writes it into the Service's status: `up --refresh` exports it.
+    address = {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.80"}]}}}
+    kube.run("patch", "service", service, "--namespace", NAMESPACE, "--subresource=status", "--type=merge",
+             "-p", json.dumps(address))
+    prod_stack.cli("up", "--yes", "--skip-preview", "--refresh", timeout=180)
+    outputs = prod_stack.outputs()
+    assert (outputs["frontendUrl"], outputs["frontendAddress"]) == ("http://192.0.2.80:8080/", "192.0.2.80")
+
 
 
 def test_the_pods_are_spread_one_per_node_and_balanced_over_the_zones(cluster, prod_stack):
@@ -245,3 +275,51 @@ def test_with_a_pod_on_every_node_a_drained_pod_still_finds_a_place(cluster, pro
         assert sorted(per_node.values()) == [1, 1, 1, 1, 2]  # the five nodes left, within one pod of each other
     finally:
         kube.run("uncordon", node)
+
+
+def hpa_condition(kube: Kube, app: str, kind: str) -> dict:
+    conditions = kube.get("horizontalpodautoscaler", app, NAMESPACE).get("status", {}).get("conditions") or []
+    return next((c for c in conditions if c["type"] == kind), {})
+
+
+def test_an_autoscaler_owns_the_replicas_and_pulumi_never_undoes_its_scale(cluster, prod_stack):
+    # The 6 frontend pods of the test before; an autoscaler between 6 and 8 switched on.
+    kube = cluster.kube
+    before = kube.get("deployment", FRONTEND, NAMESPACE)
+    pods_before = {p["metadata"]["uid"] for p in running_pods(kube, FRONTEND)}
+    prod_stack.write_config(frontendMaxReplicas=8)
+    prod_stack.cli("up", "--yes", "--skip-preview", timeout=120)
+    hpa = kube.get("horizontalpodautoscaler", FRONTEND, NAMESPACE)
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": FRONTEND}
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (6, 8)
+    # Switching it on left the Deployment as it was: no new generation, no pod replaced.
+    after = kube.get("deployment", FRONTEND, NAMESPACE)
+    assert after["metadata"]["generation"] == before["metadata"]["generation"]
+    assert {p["metadata"]["uid"] for p in running_pods(kube, FRONTEND)} == pods_before
+    # No metrics here (no metrics-server, and kwok's pods use no CPU): the autoscaler says so and holds the count.
+    wait_until(lambda: hpa_condition(kube, FRONTEND, "ScalingActive").get("status") == "False", timeout=60,
+               what="the autoscaler to report it has no metrics")
+    assert hpa_condition(kube, FRONTEND, "ScalingActive")["reason"] == "FailedGetResourceMetric"
+
+    # A scale the autoscaler makes: its minimum raised to 7 (standing in for load), it scales the Deployment
+    # through the scale subresource, as it would on CPU; then its minimum back to the stack's 6. It holds 7.
+    patch = ["patch", "horizontalpodautoscaler", FRONTEND, "--namespace", NAMESPACE, "--type=merge", "-p"]
+    kube.run(*patch, json.dumps({"spec": {"minReplicas": 7}}))
+    wait_until(lambda: settled(kube, FRONTEND, 7), timeout=90, what="the autoscaler's scale to 7")
+    kube.run(*patch, json.dumps({"spec": {"minReplicas": 6}}))
+    # The field is the autoscaler's now (the controller manager's, through the scale subresource), pulumi's no more.
+    shown = json.loads(kube.run("get", "deployment", FRONTEND, "--namespace", NAMESPACE, "-o", "json",
+                                "--show-managed-fields").stdout)
+    owners = {(m["manager"], m.get("subresource")) for m in shown["metadata"]["managedFields"]
+              if "f:replicas" in (m.get("fieldsV1") or {}).get("f:spec", {})}
+    assert owners == {("kube-controller-manager", "scale")}, owners
+
+    # pulumi sees no change, even reading the cluster first, and an update of the Deployment keeps the 7.
+    prod_stack.cli("preview", "--expect-no-changes", timeout=120)
+    prod_stack.cli("preview", "--refresh", "--expect-no-changes", timeout=120)
+    prod_stack.write_config(frontendImage=RELEASE.replace("116c0b42", "216c0b42"))  # another release
+    prod_stack.cli("up", "--yes", "--skip-preview", timeout=180)
+    assert kube.get("deployment", FRONTEND, NAMESPACE)["spec"]["replicas"] == 7
+    wait_until(lambda: settled(kube, FRONTEND, 7), timeout=90, what="7 pods of the new release")
+    assert {p["spec"]["containers"][0]["image"] for p in running_pods(kube, FRONTEND)} == {
+        RELEASE.replace("116c0b42", "216c0b42")}

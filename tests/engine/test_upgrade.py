@@ -67,10 +67,12 @@ def test_a_prod_stack_of_the_program_before_budgets_gains_them_beside_what_runs(
     before = old_program(tmp_path / "before", BEFORE_BUDGETS, ("infra", "Pulumi.yaml"))
     stack.cli("up", "--yes", "--skip-preview", cwd=before)
     # The pod template gains its service account and spread (a rolling update, in place); the accounts
-    # and the budgets (2 and 3 replicas) are created; the Services, policies and the rest are the same.
+    # and the budgets (2 and 3 replicas) are created; the load balancer is no longer awaited (an annotation,
+    # in place); the backend Service, the policies and the rest are the same.
     assert kinds_changed(stack) == {
         ("Deployment", "python-shop-backend"): "update",
         ("Deployment", "python-shop-frontend"): "update",
+        ("Service", "python-shop-frontend-service"): "update",
         ("ServiceAccount", "python-shop-backend"): "create",
         ("ServiceAccount", "python-shop-frontend"): "create",
         ("PodDisruptionBudget", "python-shop-backend"): "create",

@@ -16,9 +16,16 @@ EXPECTED = {
     "frontendImage": ("string", ""),
     "backendReplicas": ("integer", 1),
     "frontendReplicas": ("integer", 1),
+    "backendMaxReplicas": ("integer", 0),
+    "frontendMaxReplicas": ("integer", 0),
+    "autoscalingCpuPercent": ("integer", 70),
     "backendPort": ("integer", 8080),
     "frontendServiceType": ("string", "NodePort"),
     "networkPolicies": ("boolean", True),
+    "frontendHost": ("string", ""),
+    "ingressClassName": ("string", "nginx"),
+    "ingressTlsSecret": ("string", ""),
+    "ingressControllerNamespace": ("string", "ingress-nginx"),
     "monitoring": ("string", "annotations"),
     "monitoringNamespace": ("string", "monitoring"),
     "adoptExisting": ("boolean", False),
@@ -49,7 +56,9 @@ def test_every_declared_setting_has_a_check_and_a_field():
     assert set(CHECKS) == set(EXPECTED)
     fields = {f.name for f in dataclasses.fields(Settings)} - {"kube_context"}
     assert fields == {"namespace", "create_namespace", "backend_image", "frontend_image", "backend_replicas",
-                      "frontend_replicas", "backend_port", "frontend_service_type", "network_policies",
+                      "frontend_replicas", "backend_max_replicas", "frontend_max_replicas", "autoscaling_cpu_percent",
+                      "backend_port", "frontend_service_type", "network_policies", "frontend_host",
+                      "ingress_class_name", "ingress_tls_secret", "ingress_controller_namespace",
                       "monitoring", "monitoring_namespace", "adopt_existing", "render_dir"}
 
 

@@ -136,3 +136,123 @@ def test_the_deployment_waits_for_its_account(dev_run):
         account = f"{urn}python-shop:index:WebService$kubernetes:core/v1:ServiceAccount::{app}"
         assert dev_run.one(SERVICE_ACCOUNT, app).urn == account
         assert sorted(dev_run.one(DEPLOYMENT, app).dependencies) == sorted([account, *others])
+
+
+# --- the autoscaler ------------------------------------------------------------------------------------
+
+AUTOSCALER = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+
+
+def test_no_autoscaler_unless_a_max_is_set(stack_run):
+    assert stack_run.all(AUTOSCALER) == []
+    for app in APPS:
+        assert stack_run.one(DEPLOYMENT, app).ignore_changes == []  # `pulumi up` keeps the replicas it is given
+
+
+def test_an_autoscaler_scales_its_deployment_on_cpu_between_the_replicas_and_the_max():
+    run = run_program({**PRODUCTION_LIKE_CONFIG, "python-shop:frontendMaxReplicas": "10",
+                       "python-shop:autoscalingCpuPercent": "60"}, stack="production-like")
+    (autoscaler,) = run.all(AUTOSCALER)
+    assert autoscaler.inputs == {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "python-shop-frontend", "namespace": "shop-prod",
+                     "labels": labels("python-shop-frontend", "production-like")},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "python-shop-frontend"},
+                 "minReplicas": 4, "maxReplicas": 10,  # production-like's frontendReplicas, then the max
+                 "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                     "type": "Utilization", "averageUtilization": 60}}}]},
+    }
+    # Its target's name is the Deployment's as the API server answered it: created after the Deployment.
+    assert run.one(DEPLOYMENT, "python-shop-frontend").urn in autoscaler.dependencies
+
+
+def test_the_default_target_is_70_percent_of_the_cpu_request():
+    run = run_program({**DEV_CONFIG, "python-shop:backendMaxReplicas": "3"})
+    (autoscaler,) = run.all(AUTOSCALER)
+    assert autoscaler.inputs["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+    (container,) = run.one(DEPLOYMENT, "python-shop-backend").inputs["spec"]["template"]["spec"]["containers"]
+    assert container["resources"]["requests"]["cpu"] == "100m"  # what the percentage is of
+
+
+def test_an_autoscaled_deployment_starts_at_the_minimum_and_leaves_its_replicas_to_the_autoscaler():
+    run = run_program({**PRODUCTION_LIKE_CONFIG, "python-shop:backendMaxReplicas": "8"}, stack="production-like")
+    backend, frontend = (run.one(DEPLOYMENT, app) for app in APPS)
+    # Still in the program (left out, server-side apply would reset a running Deployment to 1), but ignored:
+    # the engine keeps what was deployed, and the provider lets the autoscaler own the field.
+    assert backend.inputs["spec"]["replicas"] == 3
+    assert backend.ignore_changes == ["spec.replicas"]
+    assert frontend.ignore_changes == []  # the frontend has no autoscaler here
+    assert frontend.inputs["spec"]["replicas"] == 4
+
+
+def test_an_autoscaled_app_has_a_budget_even_at_a_minimum_of_one():
+    # maxUnavailable 1 blocks no drain at one pod, and guards the pods the autoscaler adds.
+    run = run_program({**DEV_CONFIG, "python-shop:frontendMaxReplicas": "4"})
+    assert sorted(budgets(run)) == ["python-shop-frontend"]
+    assert budgets(run)["python-shop-frontend"]["spec"]["maxUnavailable"] == 1
+
+
+def test_a_source_built_rollout_may_take_as_long_as_the_most_pods_the_autoscaler_may_run():
+    run = run_program({**DEV_CONFIG, "python-shop:backendMaxReplicas": "5"})
+    # 40 s per pod (startup 30 s + 10 s), for the 5 pods an autoscaled rollout may have to replace.
+    assert run.one(DEPLOYMENT, "python-shop-backend").inputs["metadata"]["annotations"] == {
+        "pulumi.com/timeoutSeconds": "200"}
+
+
+# --- the Ingress ---------------------------------------------------------------------------------------
+
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+BEHIND_AN_INGRESS = {**PRODUCTION_LIKE_CONFIG, "python-shop:frontendServiceType": "ClusterIP",
+                     "python-shop:frontendHost": "shop.example.com"}
+
+
+def test_no_ingress_unless_a_host_is_set(stack_run):
+    assert stack_run.all(INGRESS) == []
+
+
+def test_an_ingress_routes_its_host_to_the_frontend_service_and_is_not_awaited():
+    run = run_program({**BEHIND_AN_INGRESS, "python-shop:ingressTlsSecret": "shop-example-com-tls"},
+                      stack="production-like")
+    (ingress,) = run.all(INGRESS)
+    assert ingress.inputs == {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "python-shop-frontend", "namespace": "shop-prod",
+                     "labels": labels("python-shop-frontend", "production-like"),
+                     # Awaited, it would wait for the controller to publish an address: 10 minutes without one.
+                     "annotations": {"pulumi.com/skipAwait": "true"}},
+        "spec": {
+            "ingressClassName": "nginx",
+            "rules": [{"host": "shop.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+                "service": {"name": "python-shop-frontend-service", "port": {"name": "http"}}}}]}}],
+            "tls": [{"hosts": ["shop.example.com"], "secretName": "shop-example-com-tls"}],
+        },
+    }
+    assert run.exports["frontendUrl"] == "https://shop.example.com/"
+    assert run.one("kubernetes:core/v1:Service", "python-shop-frontend-service").inputs["spec"]["type"] == "ClusterIP"
+
+
+def test_without_tls_or_a_class_the_ingress_is_plain_http_on_the_default_class():
+    run = run_program({**BEHIND_AN_INGRESS, "python-shop:ingressClassName": ""}, stack="production-like")
+    (ingress,) = run.all(INGRESS)
+    assert "ingressClassName" not in ingress.inputs["spec"] and "tls" not in ingress.inputs["spec"]
+    assert run.exports["frontendUrl"] == "http://shop.example.com/"
+
+
+def test_behind_an_ingress_only_the_controllers_namespace_reaches_the_frontend():
+    run = run_program({**BEHIND_AN_INGRESS, "python-shop:ingressControllerNamespace": "traefik"},
+                      stack="production-like")
+    frontend = [p.inputs for p in run.all(NETWORK_POLICY) if p.inputs["metadata"]["name"].startswith("python-shop-fr")]
+    assert [p["metadata"]["name"] for p in frontend] == ["python-shop-frontend-from-namespace-traefik"]
+    assert frontend[0]["spec"]["ingress"] == [
+        {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}}],
+         "ports": [{"protocol": "TCP", "port": "http"}]},
+        {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+         "ports": [{"protocol": "TCP", "port": "metrics"}]},
+    ]
+    # The Ingress's controller namespace defaults to ingress-nginx's.
+    default = run_program(BEHIND_AN_INGRESS, stack="production-like")
+    assert "python-shop-frontend-from-namespace-ingress-nginx" in [
+        p.inputs["metadata"]["name"] for p in default.all(NETWORK_POLICY)]

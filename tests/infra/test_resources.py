@@ -121,19 +121,25 @@ def test_the_services_carry_the_pages_only_never_the_metrics(stack_run):
             {"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}]
 
 
+PROD_DIGESTS = {  # Pulumi.prod.yaml's (made up, well-formed)
+    "backend": "sha256:26e381cdc50999a7e0815654354321f4ab56793773085ad96bd53682ccf33ad0",
+    "frontend": "sha256:cda308f0473f66021da47d90ad2f233893f49f683e49d99000f5fdbb9ca87fc2",
+}
+
+
 @pytest.mark.parametrize("app", ["backend", "frontend"])
 def test_the_environment_every_app_is_started_with(app):
     # The apps' contract: where to listen and serve metrics, where prometheus_client keeps its
-    # per-process files, which build this is (the tag of the image Pulumi.prod.yaml names,
-    # registry.example.com/shop/python-shop-<app>:1.4.2), where the drain flag appears.
+    # per-process files, which build this is (the digest of the image Pulumi.prod.yaml names,
+    # registry.example.com/shop/python-shop-<app>@sha256:...), where the drain flag appears.
     run = run_program(stack_config(ROOT / "Pulumi.prod.yaml"), stack="prod")
     (container,) = pod_spec(run, f"python-shop-{app}")["containers"]
-    assert container["image"] == f"registry.example.com/shop/python-shop-{app}:1.4.2"
+    assert container["image"] == f"registry.example.com/shop/python-shop-{app}@{PROD_DIGESTS[app]}"
     assert container["env"] == [
         {"name": "PORT", "value": "8080"},
         {"name": "METRICS_PORT", "value": "9464"},
         {"name": "PROMETHEUS_MULTIPROC_DIR", "value": "/var/run/shop-metrics"},
-        {"name": "SHOP_BUILD", "value": "1.4.2"},
+        {"name": "SHOP_BUILD", "value": PROD_DIGESTS[app]},
         {"name": "SHOP_DRAIN_FILE", "value": "/tmp/shop-draining"},
     ]
 
@@ -211,6 +217,8 @@ def test_configured_images_are_pulled_with_the_providers_await(production_run):
         deployment = production_run.one(DEPLOYMENT, f"python-shop-{app}").inputs
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
         assert container["image"] == image
+        # A tag (1.4.2) and a digest alike: pulled when the node lacks it, never on every pod start
+        # (web_service.py's PULL_BY_TAG says why not Always).
         assert container["imagePullPolicy"] == "IfNotPresent"
         assert "annotations" not in deployment["metadata"]  # a registry pull may take long: the provider's 10 min
 
@@ -246,10 +254,11 @@ def test_services_are_not_awaited_their_deployments_are(dev_run):
         assert dev_run.one(SERVICE, name).inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
 
 
-def test_a_load_balancer_is_awaited_its_address_is_exported(production_run):
+def test_a_load_balancer_is_not_awaited_either(production_run):
+    # Awaited, a cluster that never gives it an address would hold `pulumi up` for the provider's 10 minutes.
     service = production_run.one(SERVICE, "python-shop-frontend-service").inputs
     assert service["spec"]["type"] == "LoadBalancer"
-    assert "annotations" not in service["metadata"]
+    assert service["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
 
 
 def test_pods_are_fit_for_production(stack_run):
@@ -320,10 +329,22 @@ def test_exports_name_the_builds_the_pods_run(production_run, dev_run):
     assert all(len(build) == 16 and int(build, 16) >= 0 for build in dev_run.exports["builds"].values())
 
 
-def test_exports_behind_a_load_balancer_are_its_url(production_run):
+def test_exports_behind_a_load_balancer_are_its_url_and_address(production_run):
     assert production_run.exports["frontendUrl"] == "http://203.0.113.10:8080/"
+    assert production_run.exports["frontendAddress"] == "203.0.113.10"
     assert "frontendNodePort" not in production_run.exports
-    assert "openCommand" not in production_run.exports
+    # Through the API server, whatever the load balancer's state.
+    assert production_run.exports["openCommand"] == (
+        "kubectl port-forward --namespace shop-prod service/python-shop-frontend-service 8080:8080")
+
+
+def test_a_load_balancer_without_an_address_is_said_to_be_pending_and_how_to_see_it():
+    run = run_program(PRODUCTION_LIKE_CONFIG, stack="production-like", mocks=TwoAddressLoadBalancer([]))
+    assert run.exports.get("frontendUrl") is None
+    assert run.exports["frontendAddress"] == (
+        "pending: the cluster has not given the load balancer an address yet (without a load-balancer controller "
+        "it never will); `kubectl get service python-shop-frontend-service --namespace shop-prod --watch` shows it "
+        "when it does, and `pulumi up --refresh` then exports frontendUrl; meanwhile openCommand works")
 
 
 @pytest.mark.parametrize(("context", "service_type"), [("kwok-python-shop-real", "NodePort"), ("minikube", "ClusterIP")])
@@ -473,6 +494,15 @@ class TwoAddressLoadBalancer(ProviderLikeMocks):
 def test_the_url_is_the_load_balancers_first_address_its_hostname_before_its_ip(points, url):
     run = run_program(PRODUCTION_LIKE_CONFIG, stack="production-like", mocks=TwoAddressLoadBalancer(points))
     assert run.exports.get("frontendUrl") == url
+
+
+def test_a_namespace_admitted_with_services_is_one_more_source_of_the_same_rule():
+    from infra.web_service import ingress_rules
+
+    assert ingress_rules(["python-shop-frontend"], None, ["ingress-nginx"]) == ("frontend-namespace-ingress-nginx", [
+        {"from": [{"podSelector": {"matchLabels": {"app": "python-shop-frontend"}}},
+                  {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}],
+         "ports": [{"protocol": "TCP", "port": "http"}]}])
 
 
 def test_a_service_reachable_from_nobody_has_no_rule_for_its_port():

@@ -32,10 +32,18 @@ def test_the_objects_of_each_stack_are_valid_kubernetes(stack_run):
 
 @pytest.mark.parametrize("changes", [{"python-shop:networkPolicies": "false"},
                                      {"python-shop:namespace": "default", "python-shop:createNamespace": "false"},
-                                     {"python-shop:monitoring": "podmonitor"}],
-                         ids=["no-network-policies", "shared-namespace", "podmonitor"])
+                                     {"python-shop:monitoring": "podmonitor"},
+                                     {"python-shop:backendMaxReplicas": "4", "python-shop:frontendMaxReplicas": "9"},
+                                     {"python-shop:frontendHost": "shop.example.com", "python-shop:ingressTlsSecret": "tls",
+                                      "python-shop:frontendServiceType": "ClusterIP"}],
+                         ids=["no-network-policies", "shared-namespace", "podmonitor", "autoscalers", "ingress"])
 def test_the_objects_of_other_settings_are_valid_kubernetes(changes):
-    for obj in built_in(run_program({**DEV_CONFIG, **changes})):
+    objects = built_in(run_program({**DEV_CONFIG, **changes}))
+    if "python-shop:backendMaxReplicas" in changes:
+        assert [o["kind"] for o in objects].count("HorizontalPodAutoscaler") == 2
+    if "python-shop:frontendHost" in changes:
+        assert [o["kind"] for o in objects].count("Ingress") == 1
+    for obj in objects:
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
 
 

@@ -32,6 +32,17 @@ def failure(changes) -> str:
         ("createNamespace", "maybe", "true"),
         ("networkPolicies", "yes", "true or false"),
         ("renderDir", " ", "a directory path"),
+        ("backendMaxReplicas", "1", "0 (no autoscaler) or an integer from 2 to 50"),
+        ("frontendMaxReplicas", "51", "0 (no autoscaler) or an integer from 2 to 50"),
+        ("frontendMaxReplicas", "-1", "0 (no autoscaler) or an integer from 2 to 50"),
+        ("autoscalingCpuPercent", "0", "an integer from 1 to 500"),
+        ("autoscalingCpuPercent", "501", "an integer from 1 to 500"),
+        ("frontendHost", "Shop.example.com", "a DNS name"),
+        ("frontendHost", "shop_example.com", "a DNS name"),
+        ("frontendHost", "https://shop.example.com", "a DNS name"),
+        ("ingressClassName", "Nginx", "an IngressClass name"),
+        ("ingressTlsSecret", "shop tls", "kubernetes.io/tls Secret"),
+        ("ingressControllerNamespace", "", "a DNS label"),
     ],
 )
 def test_bad_values_name_the_key_and_the_allowed_values(key, value, phrase):
@@ -62,6 +73,39 @@ def test_bad_values_name_the_key_and_the_allowed_values(key, value, phrase):
 )
 def test_bad_monitoring_settings_are_refused_by_name(key, value, message):
     assert failure({f"python-shop:{key}": value}) == message
+
+
+@pytest.mark.parametrize(("replicas", "most"), [("3", "3"), ("5", "4")])
+def test_an_autoscalers_max_must_exceed_its_minimum(replicas, most):
+    assert failure({"python-shop:frontendReplicas": replicas, "python-shop:frontendMaxReplicas": most}) == (
+        f"invalid stack config:\n  - python-shop:frontendMaxReplicas is {most}, not more than "
+        f"python-shop:frontendReplicas ({replicas}), the autoscaler's minimum; set it above {replicas}, "
+        "or 0 for no autoscaler")
+
+
+def test_an_autoscaler_from_one_to_two_is_fine():
+    run = run_program({**DEV_CONFIG, "python-shop:backendMaxReplicas": "2"})
+    assert [r.name for r in run.all("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")] == ["python-shop-backend"]
+
+
+@pytest.mark.parametrize("kind", ["NodePort", "LoadBalancer"])
+def test_an_ingress_needs_a_cluster_ip_service(kind):
+    assert failure({"python-shop:frontendHost": "shop.example.com", "python-shop:frontendServiceType": kind}) == (
+        "invalid stack config:\n  - python-shop:frontendHost is set, so an Ingress is the frontend's way in; "
+        f"python-shop:frontendServiceType is {kind}, a second way in past the ingress controller that the "
+        "NetworkPolicy would have to leave open to anywhere: set it to ClusterIP")
+
+
+def test_a_tls_secret_needs_a_host():
+    assert failure({"python-shop:ingressTlsSecret": "shop-tls"}) == (
+        "invalid stack config:\n  - python-shop:ingressTlsSecret is set but python-shop:frontendHost is empty: "
+        "there is no Ingress to serve the certificate on; set frontendHost, or leave ingressTlsSecret empty")
+
+
+def test_a_wildcard_host_is_fine():
+    run = run_program({**DEV_CONFIG, "python-shop:frontendHost": "*.shop.example.com",
+                       "python-shop:frontendServiceType": "ClusterIP"})
+    assert run.exports["frontendUrl"] == "http://*.shop.example.com/"
 
 
 def test_every_problem_is_reported_at_once():

@@ -35,9 +35,17 @@ def backend_container(objects):
     return find(objects, DEPLOYMENT, "python-shop-backend")["spec"]["template"]["spec"]["containers"][0]
 
 
+# The dev stack runs the images `make up` builds, tagged by a digest of their source: no registry digest, which
+# the advisory images-by-digest says of each (mandatory for the prod stack alone, policy/prod.json).
+BY_DIGEST = "images-by-digest"
+
+
 def test_the_shops_own_objects_pass_every_policy(policies, objects):
     for policy in policies.values():
-        assert violations_of(policy, objects) == [], policy.name
+        if policy.name != BY_DIGEST:
+            assert violations_of(policy, objects) == [], policy.name
+    assert [m.split(":")[0] for m in violations_of(policies[BY_DIGEST], objects)] == [
+        "Deployment python-shop/python-shop-backend", "Deployment python-shop/python-shop-frontend"]
 
 
 @pytest.mark.parametrize(
@@ -96,6 +104,32 @@ def test_image_digests_and_registry_ports_are_fine(policies, objects):
     frontend = find(objects, DEPLOYMENT, "python-shop-frontend")
     frontend["spec"]["template"]["spec"]["containers"][0]["image"] = "registry:5000/shop/frontend:1.2"
     assert violations_of(policies["images-explicit-tag"], objects) == []
+
+
+DIGEST = "sha256:" + "a" * 64
+
+
+@pytest.mark.parametrize(
+    ("image", "by_digest"),
+    [
+        (f"registry:5000/shop/backend@{DIGEST}", True),
+        (f"registry:5000/shop/backend:1.2@{DIGEST}", True),  # a tag for people, the digest for the runtime
+        ("registry:5000/shop/backend:1.2", False),
+        ("python-shop-backend:0123456789abcdef", False),  # the source digest make up tags with is a tag
+        ("registry:5000/shop/backend@sha256:" + "a" * 63, False),
+        ("registry:5000/shop/backend@sha256:" + "A" * 64, False),  # the runtime refuses upper case
+        ("registry:5000/shop/backend@md5:" + "a" * 32, False),
+    ],
+    ids=["digest", "tag-and-digest", "tag", "source-tag", "short", "upper-case", "other-algorithm"],
+)
+def test_images_by_digest_asks_for_a_sha256_digest(policies, objects, image, by_digest):
+    backend_container(objects)["image"] = image
+    found = [m for m in violations_of(policies[BY_DIGEST], objects) if "python-shop-backend'" in m]
+    assert found == ([] if by_digest else [
+        f"Deployment python-shop/python-shop-backend: image '{image}' of container 'python-shop-backend' names no "
+        "@sha256 digest, so what runs may change under the same name; name it by digest, e.g. "
+        "registry.example.com/shop/app@sha256:<64 hex> (`docker buildx imagetools inspect <image>:<tag>` prints it)"])
+
 
 
 def test_no_load_balancer_when_the_target_is_minikube(policies, objects):
@@ -312,6 +346,14 @@ def test_a_deployment_outside_any_namespace_is_in_default(policies, objects):
     assert len(violations_of(policies["deployments-covered-by-network-policy"], moved)) == 2
 
 
+@pytest.mark.parametrize("kind", list(KINDS), ids=lambda k: k.rsplit(":", 1)[-1])
+def test_images_by_digest_checks_every_pod_bearing_kind_and_init_containers(policies, kind):
+    spec = pod([container(image=f"shop/app@{DIGEST}")], init=[container(name="migrate", image="shop/migrate:1.0")])
+    found = violations_of(policies[BY_DIGEST], [workload(kind, spec)])
+    assert [m.partition(" names no")[0] for m in found] == [
+        f"{kind.rsplit(':', 1)[-1]} shop/w: image 'shop/migrate:1.0' of container 'migrate'"]
+
+
 # --- the metrics port: off the Services, reached from the scraper's namespace alone ---------------------
 
 @pytest.mark.parametrize("mode", ["off", "podmonitor"])
@@ -320,7 +362,8 @@ def test_the_shops_objects_in_every_monitoring_mode_pass_every_policy(policies, 
     objects = [(r.type, r.inputs) for r in run_program({**DEV_CONFIG, "python-shop:monitoring": mode}).kubernetes_objects()]
     assert any(t.endswith(":PodMonitor") for t, _ in objects) == (mode == "podmonitor")
     for policy in policies.values():
-        assert violations_of(policy, objects) == [], policy.name
+        if policy.name != BY_DIGEST:  # advisory, and the images built from source have none (above)
+            assert violations_of(policy, objects) == [], policy.name
 
 
 @pytest.mark.parametrize(
@@ -486,15 +529,33 @@ def test_the_prod_stack_passes_every_policy_under_the_prod_pack_config(policies,
 def test_the_prod_pack_config_makes_budgets_and_spread_mandatory(policies):
     # Advisory by default (a dev stack on one node has nothing to drain or spread over); policy/prod.json,
     # which `pulumi preview --stack prod` is run with, refuses the preview on either.
-    for name in REPLICA_POLICIES:
+    # The same for images by digest: the dev stack's images are built into the node, tagged by their source.
+    for name in (*REPLICA_POLICIES, BY_DIGEST):
         assert policies[name].enforcement_level == EnforcementLevel.ADVISORY, name
     assert json.loads(PROD_PACK_CONFIG.read_text()) == {
         "no-load-balancer-on-minikube": {"target": "cluster"},
+        "images-by-digest": "mandatory",
         "replicas-have-a-disruption-budget": "mandatory",
         "replicas-spread-over-nodes-and-zones": "mandatory",
     }
     # The other policies take the pack's level: mandatory.
-    assert {name for name, policy in policies.items() if policy.enforcement_level is not None} == set(REPLICA_POLICIES)
+    assert {name for name, policy in policies.items() if policy.enforcement_level is not None} == {
+        *REPLICA_POLICIES, BY_DIGEST}
+
+
+def test_the_prod_stack_names_its_images_by_digest(policies, prod_objects):
+    images = sorted(c["image"] for t, p in prod_objects if t == DEPLOYMENT for c in p["spec"]["template"]["spec"]["containers"])
+    assert images == [
+        "registry.example.com/shop/python-shop-backend@sha256:"
+        "26e381cdc50999a7e0815654354321f4ab56793773085ad96bd53682ccf33ad0",
+        "registry.example.com/shop/python-shop-frontend@sha256:"
+        "cda308f0473f66021da47d90ad2f233893f49f683e49d99000f5fdbb9ca87fc2",
+    ]
+    find(prod_objects, DEPLOYMENT, "python-shop-frontend")["spec"]["template"]["spec"]["containers"][0]["image"] = (
+        "registry.example.com/shop/python-shop-frontend:1.4.2")
+    (refused,) = violations_of(policies[BY_DIGEST], prod_objects)
+    assert refused.startswith("Deployment python-shop/python-shop-frontend: image "
+                              "'registry.example.com/shop/python-shop-frontend:1.4.2' of container")
 
 
 def test_a_prod_stack_without_budgets_is_refused(policies, prod_objects):
@@ -613,6 +674,61 @@ def test_a_budget_counts_when_it_selects_the_pods_in_their_namespace(policies, b
 def test_spread_counts_per_key_when_it_selects_the_pods(policies, constraints, missing):
     found = violations_of(policies["replicas-spread-over-nodes-and-zones"], [replicated(2, constraints)])
     assert found == ([] if missing is None else [spread_message("web", 2, missing, namespace="shop")])
+
+
+def autoscaler(most, kind="Deployment", name="web", namespace="shop", api="autoscaling/v2"):
+    return (f"kubernetes:{api}:HorizontalPodAutoscaler",
+            {"metadata": {"name": "web", "namespace": namespace},
+             "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": kind, "name": name},
+                      "minReplicas": 1, "maxReplicas": most}})
+
+
+def autoscaled_message(most):
+    return budget_message("web", 2, namespace="shop").replace(
+        "runs 2 replicas", f"may run {most} replicas (its HorizontalPodAutoscaler's maxReplicas)")
+
+
+@pytest.mark.parametrize(
+    ("scaler", "needed"),
+    [
+        (autoscaler(5), 5),
+        (autoscaler(5.0), 5),  # the engine's numbers are floats
+        (autoscaler(5, api="autoscaling/v1"), 5),
+        (autoscaler(1), None),  # never more than one pod
+        (autoscaler(5, name="api"), None),  # another workload's
+        (autoscaler(5, kind="StatefulSet"), None),
+        (autoscaler(5, namespace="elsewhere"), None),
+    ],
+    ids=["v2", "float-from-the-engine", "v1", "max-one", "other-name", "other-kind", "other-namespace"],
+)
+def test_a_workload_an_autoscaler_may_scale_to_two_or_more_needs_a_budget(policies, scaler, needed):
+    # Its own replicas (1, or unset and so 1) ask for none; the autoscaler may set up to maxReplicas.
+    found = violations_of(policies["replicas-have-a-disruption-budget"], [replicated(1), scaler])
+    assert found == ([autoscaled_message(needed)] if needed else [])
+    budgeted = violations_of(policies["replicas-have-a-disruption-budget"],
+                             [replicated(None), scaler, budget({"matchLabels": WEB})])
+    assert budgeted == []
+
+
+def test_the_shops_autoscaled_apps_pass_the_replica_rules(policies):
+    run = run_program({**DEV_CONFIG, "python-shop:backendMaxReplicas": "4", "python-shop:frontendMaxReplicas": "6"})
+    objects = [(r.type, r.inputs) for r in run.kubernetes_objects()]
+    assert replica_violations(policies, objects) == NONE
+    without_budgets = [(t, p) for t, p in objects if t != BUDGET]
+    assert [m.split(" and no")[0] for m in violations_of(policies["replicas-have-a-disruption-budget"],
+                                                          without_budgets)] == [
+        "Deployment python-shop/python-shop-backend may run 4 replicas (its HorizontalPodAutoscaler's maxReplicas)",
+        "Deployment python-shop/python-shop-frontend may run 6 replicas (its HorizontalPodAutoscaler's maxReplicas)"]
+
+
+def test_the_shop_behind_an_ingress_passes_every_policy(policies):
+    run = run_program({**DEV_CONFIG, "python-shop:frontendHost": "shop.example.com",
+                       "python-shop:frontendServiceType": "ClusterIP"})
+    objects = [(r.type, r.inputs) for r in run.kubernetes_objects()]
+    assert any(t.endswith(":Ingress") for t, _ in objects)
+    for policy in policies.values():
+        if policy.name != BY_DIGEST:
+            assert violations_of(policy, objects) == [], policy.name
 
 
 def test_other_kinds_need_neither(policies):

@@ -2,7 +2,7 @@
 
 The mocks echo every input back as an output, add what the API server would
 (uids, cluster IPs, node ports), and record each registration with the resource
-options the engine would see (URN, parent, aliases, dependencies, provider), so tests can assert
+options the engine would see (URN, parent, aliases, dependencies, ignored changes, provider), so tests can assert
 on what the program asked for, on how outputs were wired and on what keeps a URN.
 """
 
@@ -43,6 +43,7 @@ class Registered:
     parent: str = ""  # the parent's URN ("" for the stack itself)
     aliases: list[dict] = field(default_factory=list)  # e.g. [{"spec": {"name": "shop-prod"}}]
     dependencies: list[str] = field(default_factory=list)  # URNs it waits for (depends_on and its inputs' sources)
+    ignore_changes: list[str] = field(default_factory=list)  # input paths the engine keeps as they were deployed
 
 
 class OptionRecordingMonitor(MockMonitor):
@@ -69,7 +70,7 @@ class OptionRecordingMonitor(MockMonitor):
             typ=request.type, name=request.name, inputs=rpc.deserialize_properties(request.object),
             provider=request.provider, resource_id=request.importId, custom=request.custom or False)
         options = {"urn": urn, "parent": request.parent, "aliases": [MessageToDict(a) for a in request.aliases],
-                   "dependencies": list(request.dependencies)}
+                   "dependencies": list(request.dependencies), "ignore_changes": list(request.ignoreChanges)}
         id_, state = self.mocks.new_resource_with_options(args, options)
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=_sync_await(rpc.serialize_properties(state, {})))
