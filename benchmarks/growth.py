@@ -90,7 +90,7 @@ def role(process_name: str) -> str:
     """Which part of a pulumi run a process of the tree is (kubectl, and the `diff` kubectl diff runs: other)."""
     if process_name == "pulumi":
         return ROLES[0]
-    if process_name.startswith("pulumi-resource-"):
+    if process_name.startswith("pulumi-resource"):  # Linux's 15 characters when psutil cannot read the full name
         return ROLES[2]
     if process_name.startswith(("pulumi-language-", "python")):
         return ROLES[1]  # the language host, the program's interpreter, the `pip list` it runs

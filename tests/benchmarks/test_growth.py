@@ -94,5 +94,5 @@ def test_sizes_are_pairs_counted_from_one():
 
 def test_the_processes_of_a_run_are_told_apart_by_name():
     assert [growth.role(n) for n in ("pulumi", "pulumi-language-python", "python3", "pulumi-resource-kubernetes",
-                                     "kubectl")] == [
-        "engine (CLI)", "language host + program", "language host + program", "provider", "other"]
+                                     "pulumi-resource", "kubectl")] == [
+        "engine (CLI)", "language host + program", "language host + program", "provider", "provider", "other"]
