@@ -61,13 +61,14 @@ test: setup ## every test: first installs what they need (Debian packages, the s
 
 # Deploys first: for minutes after the full load run, every pulumi run here took ~5 s
 # longer (no process or socket was left behind; the cause was not found).
-bench: setup ## serving load (granian, gunicorn, the original), deploy, the verbs' overhead over raw pulumi, edit loop, ten up/down cycles under load, figures in artifacts/bench/
+bench: setup ## serving load (granian, gunicorn, the original), deploy, the verbs' overhead over raw pulumi, growth with N web services, edit loop, ten up/down cycles under load, figures in artifacts/bench/
 	$(PYTHON) -m sandbox.system_packages bench node
 	sandbox/toolchain install pulumi kube node
 	$(PYTHON) -m tools.toolset policy-pack
 	$(PYTHON) -m benchmarks.deploy
 	$(PYTHON) -m benchmarks.deploy --real
 	$(PYTHON) -m benchmarks.verbs
+	$(PYTHON) -m benchmarks.growth
 	$(PYTHON) -m benchmarks.edit_loop
 	$(PYTHON) -m benchmarks.cycles
 	$(PYTHON) -m benchmarks.serving_real

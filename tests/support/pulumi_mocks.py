@@ -146,7 +146,9 @@ def stack_config(stack_file: Path) -> dict[str, str]:
     return {k: json.dumps(v) if isinstance(v, bool) else str(v) for k, v in config.items()}
 
 
-def run_program(config: dict[str, str], *, stack: str = "dev", mocks: ProviderLikeMocks | None = None) -> Run:
+def run_program(config: dict[str, str], *, stack: str = "dev", mocks: ProviderLikeMocks | None = None,
+                program: Path = PROGRAM) -> Run:
+    """`program` (a directory with its __main__.py, as pulumi runs it): the shop's unless a test names another."""
     mocks = mocks or ProviderLikeMocks()
     # As the language host hands config over: PULUMI_CONFIG in the environment, then the SDK's map.
     os.environ["PULUMI_CONFIG"] = json.dumps(config)
@@ -158,7 +160,7 @@ def run_program(config: dict[str, str], *, stack: str = "dev", mocks: ProviderLi
 
     @pulumi.runtime.test
     def run():
-        runpy.run_path(str(PROGRAM), run_name="__main__")
+        runpy.run_path(str(program), run_name="__main__")
         stack_outputs = pulumi.runtime.settings.get_root_resource().outputs
         return pulumi.Output.from_input(stack_outputs).apply(exports.update)
 
