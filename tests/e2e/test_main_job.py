@@ -181,8 +181,12 @@ def test_make_up_with_nothing_changed_builds_nothing_and_changes_nothing(machine
 def test_make_logs_follows_both_apps_with_each_line_labelled(machine):
     repo, env = machine
     url = shop_url(machine)
+    # As in a terminal: its own process group for the Ctrl-C below, and SIGINT at its default. A test run
+    # started in the background of a non-interactive shell (CI's) has SIGINT ignored, and every child
+    # would inherit that: no Ctrl-C could stop them (found so: `make logs` outlived the signal by 30 s).
     logs = subprocess.Popen(["make", "--no-print-directory", "logs"], cwd=repo, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL, start_new_session=True)
+                            stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen: list[str] = []
     try:
         request_id = f"make-logs-{time.monotonic_ns()}"
