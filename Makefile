@@ -7,6 +7,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# Filled by `make test` (sandbox/wheels.py); where it holds every pin, `make setup` needs no package index.
+WHEELS := $(or $(PYTHON_SHOP_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/python-shop)/wheels
 # The hermetic tier: no toolchain, no root, no cluster, no browser.
 UNIT := not engine and not cluster and not pods and not browser
 
@@ -20,7 +22,9 @@ setup: $(VENV)/.installed ## the Python packages, pinned, in .venv (nothing else
 $(VENV)/.installed: infra/requirements.txt requirements-dev.txt backend/requirements.txt frontend/requirements.txt policy/requirements.txt
 	@python3 -m venv $(VENV) >/dev/null 2>&1 || { rm -rf $(VENV); \
 	  echo "make setup: python3 cannot create a virtualenv: install python3-venv (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
-	$(PYTHON) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	@if [ -d "$(WHEELS)" ] && $(PYTHON) -m pip install --disable-pip-version-check -q --no-index --find-links "$(WHEELS)" \
+	    -r requirements-dev.txt 2>/dev/null; then echo "make setup: installed from the wheel cache $(WHEELS) (sandbox/wheels.py)"; \
+	else $(PYTHON) -m pip install --disable-pip-version-check -q -r requirements-dev.txt; fi
 	@touch $@
 
 dev: setup ## run the shop locally: frontend http://127.0.0.1:8080, backend :8082
@@ -56,7 +60,8 @@ mutate: setup ## mutation testing (cosmic-ray) of infra/, policy/ and the apps a
 test: setup ## every test: first installs what they need (Debian packages, the sandbox toolchain)
 	$(PYTHON) -m sandbox.system_packages browser shells node
 	sandbox/toolchain install pulumi kube node
-	$(PYTHON) -m tools.toolset policy-pack
+	$(PYTHON) -m sandbox.wheels
+	env $$($(PYTHON) -m sandbox.wheels --env) $(PYTHON) -m tools.toolset policy-pack
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 # Deploys first: for minutes after the full load run, every pulumi run here took ~5 s

@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sandbox.wheels import pip_env
 from tests.support.minikube import STOPPED, install_minikube
 from tests.support.net import free_port, wait_until
 from tests.support.repo import copy_repo
@@ -66,6 +67,9 @@ def laptop_env(home: Path, user_bin: Path, kubeconfig: Path, cache: Path) -> dic
         KUBECONFIG=str(kubeconfig),
         PYTHON_SHOP_CACHE=str(cache),
     )
+    # Their pip finds the pins as a warm cache or a mirror would serve them: from this machine's wheel
+    # cache (sandbox/wheels.py; outside the laptop's own cache, which must stay empty).
+    env.update(pip_env())
     return env
 
 

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from sandbox import bin_dir
+from sandbox.wheels import pip_env
 from tools.toolset import ROOT, SANDBOX_ENV
 
 pytestmark = pytest.mark.engine
@@ -69,6 +70,7 @@ def cli(tmp_path_factory) -> Cli:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "VIRTUAL_ENV", "PYTHON"))}
     env.update(SANDBOX_ENV, PATH=f"{bin_dir()}{os.pathsep}/usr/bin{os.pathsep}/bin", PULUMI_HOME=str(tmp / "home"),
                PULUMI_BACKEND_URL=f"file://{tmp / 'state'}", PULUMI_CONFIG_PASSPHRASE="conformance")
+    env.update(pip_env())  # pip's packages from the machine's wheel cache, not the slow index (sandbox/wheels.py)
     return Cli(env)
 
 
