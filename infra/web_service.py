@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -366,12 +366,13 @@ def ingress_rules(reachable_from: Sequence[str] | str, scraper_namespace: str | 
     """A web service's NetworkPolicy: the suffix of its name (who may ask for its pages) and its rules.
     `namespaces`: namespaces whose every pod may ask too (an ingress controller's)."""
     http = [{"protocol": "TCP", "port": "http"}]  # the named container port, not the Service port
+    rules: list[dict[str, Any]]
     if reachable_from == ANYWHERE:
         suffix, rules = "anywhere", [{"ports": http}]
     else:
         sources = [s.removeprefix(f"{labels.PART_OF}-") for s in reachable_from]
         suffix = "-".join([*sources, *(f"namespace-{n}" for n in namespaces)]) or "nobody"
-        peers = [{"podSelector": {"matchLabels": labels.selector(s)}} for s in reachable_from]
+        peers: list[dict[str, Any]] = [{"podSelector": {"matchLabels": labels.selector(s)}} for s in reachable_from]
         peers += [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}}} for n in namespaces]
         # Reachable from nobody: no rule for its port at all. A rule whose `from` is empty would
         # admit every source (Kubernetes reads a missing or empty list as "anyone").
@@ -388,7 +389,7 @@ def ingress_rules(reachable_from: Sequence[str] | str, scraper_namespace: str | 
 def _container(name: str, image: str, image_from_source: bool, resources: ContainerResources,
                env: dict[str, str] | None, config_mount: ConfigMount | None) -> dict:
     """The app's one container: its image, ports, probes, limits, and no privilege at all."""
-    mounts = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "metrics", "mountPath": METRICS_DIR}]
+    mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "metrics", "mountPath": METRICS_DIR}]
     if config_mount:
         mounts.append({"name": config_mount.volume_name, "mountPath": config_mount.mount_path, "readOnly": True})
     return {
