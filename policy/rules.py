@@ -6,7 +6,7 @@ into Pulumi policies; tests call them directly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 # Where each pod-bearing kind keeps its pod spec.
@@ -112,20 +112,27 @@ def image_tag_problem(image: str) -> str | None:
     return None
 
 
-def explicit_image_tags(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+def image_problems(resource_type: str, props: Mapping[str, Any], problem_of: Callable[[str], str | None],
+                   advice: str) -> list[str]:
+    """One line per container whose image `problem_of` finds fault with, naming it and saying what to do."""
     spec = pod_spec(resource_type, props)
     if spec is None:
         return []
     problems = []
     for container in containers(spec):
         image = container.get("image") or ""
-        problem = image_tag_problem(image)
+        problem = problem_of(image)
         if problem:
             problems.append(
                 f"{describe(resource_type, props)}: image '{image}' of container '{container.get('name')}' {problem}; "
-                "pin an explicit version tag (e.g. :0.1.0) or a @sha256 digest"
+                + advice
             )
     return problems
+
+
+def explicit_image_tags(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+    return image_problems(resource_type, props, image_tag_problem,
+                          "pin an explicit version tag (e.g. :0.1.0) or a @sha256 digest")
 
 
 def image_digest_problem(image: str) -> str | None:
@@ -139,20 +146,9 @@ def image_digest_problem(image: str) -> str | None:
 
 def images_by_digest(resource_type: str, props: Mapping[str, Any]) -> list[str]:
     """Every container's image is named by its digest: a tag can be pushed again, a digest is the content."""
-    spec = pod_spec(resource_type, props)
-    if spec is None:
-        return []
-    problems = []
-    for container in containers(spec):
-        image = container.get("image") or ""
-        problem = image_digest_problem(image)
-        if problem:
-            problems.append(
-                f"{describe(resource_type, props)}: image '{image}' of container '{container.get('name')}' {problem}; "
-                "name it by digest, e.g. registry.example.com/shop/app@sha256:<64 hex> (`docker buildx imagetools "
-                "inspect <image>:<tag>` prints it)"
-            )
-    return problems
+    return image_problems(resource_type, props, image_digest_problem,
+                          "name it by digest, e.g. registry.example.com/shop/app@sha256:<64 hex> (`docker buildx "
+                          "imagetools inspect <image>:<tag>` prints it)")
 
 
 def no_load_balancer_on_minikube(resource_type: str, props: Mapping[str, Any], target: str) -> list[str]:
