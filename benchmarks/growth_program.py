@@ -11,6 +11,7 @@ settings know nothing of it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypedDict
 
 import pulumi
 import yaml
@@ -30,14 +31,24 @@ def pair_names(pair: int) -> tuple[str, str, str]:
     return (f"python-shop-backend-{pair}", f"python-shop-frontend-{pair}", f"python-shop-frontend-config-{pair}")
 
 
+class _Common(TypedDict):
+    """The WebService arguments every pair's two services share."""
+
+    namespace: pulumi.Input[str]
+    network_policy: bool
+    monitoring: str
+    monitoring_namespace: str
+    opts: pulumi.ResourceOptions
+
+
 def deploy_pairs(settings: Settings, pairs: int) -> None:
     """`pairs` backend + frontend pairs, numbered from 1, in one namespace, on one provider."""
     if pairs < 1:
         raise ValueError(f"pairs must be at least 1, not {pairs}")
     in_cluster = pulumi.ResourceOptions(providers=[kubernetes_provider(settings)])
     namespace = shop_namespace(settings, in_cluster)
-    common = dict(namespace=namespace, network_policy=settings.network_policies, monitoring=settings.monitoring,
-                  monitoring_namespace=settings.monitoring_namespace, opts=in_cluster)
+    common = _Common(namespace=namespace, network_policy=settings.network_policies, monitoring=settings.monitoring,
+                     monitoring_namespace=settings.monitoring_namespace, opts=in_cluster)
     for pair in range(1, pairs + 1):
         backend_name, frontend_name, config_name = pair_names(pair)
         backend = WebService(

@@ -135,8 +135,15 @@ OURS = f"ours/{CHOSEN}"
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
+def _found(match: re.Match[str] | None, what: str, out: str) -> re.Match[str]:
+    """`match`, or an error naming what wrk's output lacked (a wrk of another format, a run that failed)."""
+    if match is None:
+        raise ValueError(f"no {what} in wrk's output:\n{out}")
+    return match
+
+
 def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    number, unit = _found(re.fullmatch(r"([\d.]+)(us|ms|s)", text), "latency with a unit", text).groups()
     return float(number) * _UNITS[unit]
 
 
@@ -147,8 +154,8 @@ def wrk(url: str, connections: int, duration: float) -> dict:
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
-        "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "requests_per_s": float(_found(re.search(r"Requests/sec:\s+([\d.]+)", out), "Requests/sec", out).group(1)),
+        "requests": int(_found(re.search(r"(\d+) requests in", out), "request count", out).group(1)),
         "p50_ms": _ms(percentiles["50"]),
         "p99_ms": _ms(percentiles["99"]),
         "errors": (sum(map(int, socket_errors.groups())) if socket_errors else 0) + (int(non_2xx.group(1)) if non_2xx else 0),

@@ -25,8 +25,13 @@ def visible_rows(page):
 
 
 def test_the_user_sees_the_five_items(shop, page, artifacts_dir):
-    console_errors = []
-    page.on("console", lambda msg: msg.type == "error" and console_errors.append(msg.text))
+    console_errors: list[str] = []
+
+    def on_console(msg):
+        if msg.type == "error":
+            console_errors.append(msg.text)
+
+    page.on("console", on_console)
     response = page.goto(shop.frontend.url)
     assert response.status == 200
     assert page.title() == "Python Shop"
@@ -59,8 +64,13 @@ def test_a_hostile_item_name_is_shown_as_text(shop, page, tmp_path):
         hostile = "<img src=x onerror=alert(1)><script>alert(2)</script>"
         stub.answer = Answer.json([{"id": 1, "name": hostile, "price": 1, "count": 1}])
         shop.point_at(stub.uri)
-        dialogs = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        dialogs: list[str] = []
+
+        def on_dialog(dialog):
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
         page.goto(shop.frontend.url)
         assert visible_rows(page) == [["<img src=x onerror=alert(1)><script>alert(2)</script>", "1.00", "1"]]
         assert page.locator("#inventory img, #inventory script").count() == 0

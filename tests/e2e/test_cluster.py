@@ -10,6 +10,7 @@ The tests of the dev stack build on each other and run in file order.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
@@ -79,7 +80,7 @@ def test_up_awaits_the_deployments_and_the_services_get_ready_endpoints(kwok_clu
     # The Services are not awaited (pulumi.com/skipAwait): their endpoints follow the ready pods,
     # as the endpoint-slice controller gets to them (at once here; 30 s is generous).
     for service in (BACKEND_SERVICE, FRONTEND_SERVICE):
-        wait_until(lambda s=service: ready_endpoints(kube, s, NAMESPACE), timeout=30, what=f"{service}'s ready endpoints")
+        wait_until(functools.partial(ready_endpoints, kube, service, NAMESPACE), timeout=30, what=f"{service}'s ready endpoints")
 
 
 def test_the_config_map_names_the_backend_service_that_exists(kwok_cluster, dev_stack):
@@ -207,7 +208,7 @@ def test_a_cluster_running_the_original_is_taken_over_without_deleting_anything(
     kube.run("create", "namespace", namespace)
     kube.run("apply", "--namespace", namespace, "-f", str(ORIGINAL))
     for deployment in (BACKEND, FRONTEND):
-        wait_until(lambda deployment=deployment: available(kube, deployment, namespace), timeout=60,
+        wait_until(functools.partial(available, kube, deployment, namespace), timeout=60,
                    what=f"the original {deployment} to be Available")
     before = object_uids(kube, namespace)
 

@@ -184,7 +184,9 @@ def test_make_logs_follows_both_apps_with_each_line_labelled(machine):
         request_id = f"make-logs-{time.monotonic_ns()}"
         deadline = time.monotonic() + 60  # kubectl attaching to each pod takes a second or two
         wanted = {"frontend", "backend"}
-        reader = threading.Thread(target=lambda: seen.extend(iter(logs.stdout.readline, "")), daemon=True)
+        output = logs.stdout
+        assert output is not None  # stdout=PIPE
+        reader = threading.Thread(target=lambda: seen.extend(iter(output.readline, "")), daemon=True)
         reader.start()
         while wanted and time.monotonic() < deadline:
             requests.get(url, headers={"X-Request-ID": request_id}, timeout=10)

@@ -15,6 +15,7 @@ controller provisions one): the first test shows `pulumi up` does not wait for o
 from __future__ import annotations
 
 import collections
+import functools
 import json
 import subprocess
 import time
@@ -164,7 +165,7 @@ def test_the_pods_are_spread_one_per_node_and_balanced_over_the_zones(cluster, p
     for app in (BACKEND, FRONTEND):
         assert kube.get("deployment", app, NAMESPACE)["spec"]["replicas"] == REPLICAS[app]  # Pulumi.prod.yaml's
         # `pulumi up` awaited the Deployments; the disruption controller counts the pods a moment later.
-        wait_until(lambda app=app: settled(kube, app), timeout=30, what=f"{app} settled under its budget")
+        wait_until(functools.partial(settled, kube, app), timeout=30, what=f"{app} settled under its budget")
         assert_spread(placement(kube, app), REPLICAS[app])
         pdb = kube.get("poddisruptionbudget", app, NAMESPACE)["spec"]
         assert pdb == {"maxUnavailable": 1, "selector": {"matchLabels": {"app": app}},

@@ -35,7 +35,7 @@ def rendered(tmp_path_factory):
 
 
 def documents(out_dir: Path) -> list[dict]:
-    docs = []
+    docs: list[dict] = []
     for path in sorted(out_dir.rglob("*.yaml")):
         docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
     return docs
@@ -152,7 +152,9 @@ def test_the_pulumi_cli_is_the_users_or_else_the_pinned_sandbox_build():
     if tools.sandbox:
         assert out == "v3.259.0"
     else:  # your own, as installed, no older than the floor
-        assert parse_version(out) >= PULUMI_FLOOR
+        version = parse_version(out)
+        assert version is not None, out
+        assert version >= PULUMI_FLOOR
 
 
 # --- the policy pack, run by the engine (`pulumi preview --policy-pack policy/`) ------------

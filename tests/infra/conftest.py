@@ -12,9 +12,7 @@ CONFIGS = {"dev": DEV_CONFIG, "production-like": PRODUCTION_LIKE_CONFIG}
 @pytest.fixture(scope="module", params=list(CONFIGS))
 def stack_run(request) -> Run:
     """The program run under the real Pulumi.dev.yaml, then under a production-like config."""
-    run = run_program(CONFIGS[request.param], stack=request.param)
-    run.config = CONFIGS[request.param]
-    return run
+    return run_program(CONFIGS[request.param], stack=request.param)  # its .config: the very CONFIGS dict
 
 
 @pytest.fixture(scope="module")

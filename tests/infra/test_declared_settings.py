@@ -73,7 +73,7 @@ def test_stack_files_hold_only_what_differs_from_the_defaults():
 
 def docs_table() -> dict[str, tuple[str, str]]:
     """docs/configuration.md's settings table: key -> (default column, accepts column)."""
-    rows = {}
+    rows: dict[str, tuple[str, str]] = {}
     for line in (ROOT / "docs" / "configuration.md").read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 3 and cells[0].startswith("`"):

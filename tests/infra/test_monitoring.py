@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.pulumi_mocks import DEV_CONFIG, run_program
+from tests.support.pulumi_mocks import DEV_CONFIG, Run, run_program
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -20,10 +20,8 @@ PAGES = {
 
 
 @pytest.fixture(scope="module", params=MODES)
-def mode_run(request):
-    run = run_program({**DEV_CONFIG, "python-shop:monitoring": request.param})
-    run.mode = request.param
-    return run
+def mode_run(request) -> Run:
+    return run_program({**DEV_CONFIG, "python-shop:monitoring": request.param})
 
 
 def template_annotations(run, name):
@@ -90,7 +88,7 @@ def test_no_pod_monitor_unless_asked_for(mode):
 def test_each_policy_admits_the_scrapers_namespace_to_the_metrics_port_only(mode_run):
     for name, pages in PAGES.items():
         spec = mode_run.one(NETWORK_POLICY, name).inputs["spec"]
-        expected = [pages] if mode_run.mode == "off" else [pages, scraper_rule("monitoring")]
+        expected = [pages] if mode_run.config["python-shop:monitoring"] == "off" else [pages, scraper_rule("monitoring")]
         assert spec["ingress"] == expected, name
 
 

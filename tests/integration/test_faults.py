@@ -89,7 +89,7 @@ def test_sigterm_lets_the_pages_in_flight_finish_then_the_server_exits(tmp_path,
                 answers = [page.result() for page in pages]  # each ends at its read timeout
             assert [a.status_code for a in answers] == [504] * 4, "in-flight pages answered, not dropped"
             assert all("too slow" in a.text for a in answers)
-            assert shop.frontend.proc.wait(15) == 0, "the server exits cleanly once they are done"
+            assert shop.frontend.started.wait(15) == 0, "the server exits cleanly once they are done"
         finally:
             shop.frontend.stop()
             shop.backend.stop()

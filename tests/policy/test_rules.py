@@ -4,7 +4,7 @@ import json
 
 import pytest
 from pulumi_policy import EnforcementLevel, ResourceValidationArgs, StackValidationArgs, StackValidationPolicy
-from pulumi_policy.policy import PolicyResource
+from pulumi_policy.policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions
 
 from tests.policy.conftest import POLICY_DIR
 from tests.support.pulumi_mocks import DEV_CONFIG, run_program
@@ -12,6 +12,10 @@ from tests.support.pulumi_mocks import DEV_CONFIG, run_program
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+
+# What the engine hands a policy for an object declared with no resource options (none of the rules reads them).
+NO_OPTIONS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
 
 
 def violations_of(policy, objects, config=None):
@@ -22,11 +26,13 @@ def violations_of(policy, objects, config=None):
         reported.append(message)
 
     if isinstance(policy, StackValidationPolicy):
-        resources = [PolicyResource(t, p, f"urn:{i}", f"r{i}", None, None, None, [], {}) for i, (t, p) in enumerate(objects)]
+        resources = [PolicyResource(t, p, f"urn:{i}", f"r{i}", NO_OPTIONS, None, None, [], {})
+                     for i, (t, p) in enumerate(objects)]
         policy.validate(StackValidationArgs(resources, config or {}), report)
     else:
         for resource_type, props in objects:
-            args = ResourceValidationArgs(resource_type, props, "urn:x", props["metadata"]["name"], None, None, config or {})
+            args = ResourceValidationArgs(resource_type, props, "urn:x", props["metadata"]["name"], NO_OPTIONS, None,
+                                          config or {})
             policy.validate(args, report)
     return reported
 
@@ -514,7 +520,7 @@ def replica_violations(policies, objects):
     return {name: violations_of(policies[name], objects) for name in REPLICA_POLICIES}
 
 
-NONE = {name: [] for name in REPLICA_POLICIES}
+NONE: dict[str, list[str]] = {name: [] for name in REPLICA_POLICIES}
 
 
 def test_the_prod_stack_passes_every_policy_under_the_prod_pack_config(policies, prod_objects):

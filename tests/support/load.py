@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import requests
@@ -27,7 +28,7 @@ class Load:
         self.outcomes: list[Outcome] = []
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(concurrency)
-        self._futures = []
+        self._futures: list[Future[None]] = []
 
     def __enter__(self) -> Load:
         self.deadline = time.monotonic() + self.duration
@@ -55,7 +56,7 @@ class Load:
         """End the loop now rather than at its deadline (the clients finish their current request)."""
         self.deadline = time.monotonic()
 
-    def count(self, predicate) -> int:
+    def count(self, predicate: Callable[[Outcome], bool]) -> int:
         with self._lock:
             return sum(1 for o in self.outcomes if predicate(o))
 

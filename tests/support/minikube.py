@@ -270,6 +270,7 @@ def parse(argv: list[str]) -> tuple[tuple[str, ...], dict[str, str], list[str]]:
     values: dict[str, str] = {}
     given: list[tuple[str, str]] = []
     words: list[str] = []
+    command: tuple[str, ...]  # ("start",), ("image", "load"): as COMMANDS keys them
     i = 0
     while i < len(argv):
         arg = argv[i]

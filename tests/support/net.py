@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from tools.procfile import free_port
 
@@ -13,8 +13,11 @@ __all__ = ["free_port", "wait_until"]
 T = TypeVar("T")
 
 
-def wait_until(check: Callable[[], T], *, timeout: float, interval: float = 0.05, what: str = "condition") -> T:
-    """Call `check` until it returns something truthy; fail with `what` after `timeout` seconds."""
+def wait_until(check: Callable[[], T | Literal[False] | None], *, timeout: float, interval: float = 0.05,
+               what: str = "condition") -> T:
+    """Call `check` until it returns something truthy; fail with `what` after `timeout` seconds.
+
+    So `lambda: (r := get()).ok and r` gives the answer itself: never the False or None it polled past."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while True:

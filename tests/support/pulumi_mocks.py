@@ -14,6 +14,7 @@ import os
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import pulumi
 import pulumi.runtime.config
@@ -23,6 +24,7 @@ from google.protobuf.json_format import MessageToDict
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.stack import Stack
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +51,8 @@ class Registered:
 class OptionRecordingMonitor(MockMonitor):
     """The SDK's mock monitor, which hands Mocks only type, name, inputs and provider, made to
     pass on the rest of the registration (parent, aliases) too, under the URNs the engine gives."""
+
+    mocks: ProviderLikeMocks  # narrower than the SDK's Mocks: new_resource_with_options is ours
 
     def __init__(self, mocks: ProviderLikeMocks, *, project: str, stack: str):
         super().__init__(mocks)
@@ -105,7 +109,7 @@ class ProviderLikeMocks(pulumi.runtime.Mocks):
                     port["nodePort"] = next(self._node_ports)
             if spec.get("type") == "LoadBalancer":  # what the cloud's controller fills in
                 outputs["status"] = {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}}
-        self.registered.append(Registered(args.typ, args.name, args.inputs, outputs, args.provider, **options))
+        self.registered.append(Registered(args.typ, args.name, args.inputs, outputs, args.provider or "", **options))
         return f"{args.name}_id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -118,6 +122,7 @@ class Run:
 
     registered: list[Registered]
     exports: dict = field(default_factory=dict)
+    config: dict[str, str] = field(default_factory=dict)  # the config it ran under, the very dict it was given
 
     def all(self, type_: str) -> list[Registered]:
         return [r for r in self.registered if r.type == type_]
@@ -153,7 +158,9 @@ def run_program(config: dict[str, str], *, stack: str = "dev", mocks: ProviderLi
     # As the language host hands config over: PULUMI_CONFIG in the environment, then the SDK's map.
     os.environ["PULUMI_CONFIG"] = json.dumps(config)
     pulumi.runtime.config.set_all_config(dict(config))
-    pulumi.runtime.settings.set_root_resource(None)  # a fresh Stack, so exports do not leak between runs
+    # A fresh Stack, so exports do not leak between runs. The SDK annotates the argument Resource, yet
+    # its context variable is Optional[Resource] with None as default, which is what this resets it to.
+    pulumi.runtime.settings.set_root_resource(cast(pulumi.Resource, None))
     pulumi.runtime.set_mocks(mocks, project="python-shop", stack=stack, preview=False,
                              monitor=OptionRecordingMonitor(mocks, project="python-shop", stack=stack))
     exports: dict = {}
@@ -161,14 +168,16 @@ def run_program(config: dict[str, str], *, stack: str = "dev", mocks: ProviderLi
     @pulumi.runtime.test
     def run():
         runpy.run_path(str(program), run_name="__main__")
-        stack_outputs = pulumi.runtime.settings.get_root_resource().outputs
+        root = pulumi.runtime.settings.get_root_resource()
+        assert isinstance(root, Stack), root  # the program ran, so the SDK made its Stack the root
+        stack_outputs = root.outputs
         return pulumi.Output.from_input(stack_outputs).apply(exports.update)
 
     try:
         run()
     finally:
         del os.environ["PULUMI_CONFIG"]  # nothing leaks into the pulumi CLIs other tests start
-    return Run(mocks.registered, exports)
+    return Run(mocks.registered, exports, config)
 
 
 DEV_CONFIG = stack_config(ROOT / "Pulumi.dev.yaml")

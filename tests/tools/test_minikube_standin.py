@@ -72,7 +72,7 @@ class Row:
 
 
 def row(name: str, upstream: str, *calls: str | tuple[str, ...], stdout: str, code: int = 0, stderr: str | None = None,
-        env: dict | None = None, **setup) -> pytest.param:
+        env: dict | None = None, **setup) -> pytest.ParameterSet:
     argvs = tuple(tuple(call.split()) if isinstance(call, str) else call for call in calls)
     return pytest.param(Row(upstream, argvs, stdout, code, stderr, setup, env or {}), id=name)
 

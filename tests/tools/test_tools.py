@@ -204,6 +204,7 @@ def test_stop_process_kills_what_ignores_sigterm_and_returns_once_it_is_gone():
                                  "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
                                  "print('ready', flush=True)\n"
                                  "time.sleep(120)"], stdout=subprocess.PIPE, text=True)
+    assert stubborn.stdout is not None  # stdout=PIPE
     try:
         assert stubborn.stdout.readline().strip() == "ready"  # its handler is in place
         common.stop_process(stubborn.pid, grace=0.5)
