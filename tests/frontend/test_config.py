@@ -171,11 +171,40 @@ def test_config_path_defaults_to_slash_config_and_env_overrides_it():
     assert settings.from_environ({"CONFIG_PATH": "/tmp/x.cfg"})["SHOP_CONFIG_PATH"] == "/tmp/x.cfg"
 
 
-def test_timeouts_have_short_defaults_and_env_overrides():
-    defaults = settings.from_environ({})
-    assert defaults["BACKEND_CONNECT_TIMEOUT"] <= 2 and defaults["BACKEND_READ_TIMEOUT"] <= 5
+def test_unset_settings_are_the_documented_defaults():
+    assert settings.from_environ({}) == {
+        "SHOP_CONFIG_PATH": "/config/config.cfg",  # where the pod mounts the ConfigMap
+        "BACKEND_CONNECT_TIMEOUT": 1.0,  # docs/apps.md: a pod on the cluster network accepts in milliseconds
+        "BACKEND_READ_TIMEOUT": 3.0,  # docs/apps.md: the inventory answers in about a millisecond; 3 s is slow
+        "BACKEND_MAX_RESPONSE_BYTES": 1_048_576,  # docs/apps.md: 1 MiB (the five items are about 300 bytes)
+        "BACKEND_POOL_SIZE": 16,  # one connection per thread: the Procfile's WEB_THREADS default
+    }
+
+
+def test_timeouts_are_overridden_by_the_environment():
     custom = settings.from_environ({"BACKEND_CONNECT_TIMEOUT": "0.25", "BACKEND_READ_TIMEOUT": "7"})
     assert (custom["BACKEND_CONNECT_TIMEOUT"], custom["BACKEND_READ_TIMEOUT"]) == (0.25, 7.0)
+
+
+# Each setting's range (docs/apps.md), its ends taken and a step past each refused.
+RANGES = [
+    ("BACKEND_CONNECT_TIMEOUT", "0.01", "0.009", "60", "60.001", "0.01 and 60.0"),
+    ("BACKEND_READ_TIMEOUT", "0.01", "0.009", "300", "300.001", "0.01 and 300.0"),
+    ("BACKEND_MAX_RESPONSE_BYTES", "1024", "1023", "67108864", "67108865", "1024 and 67108864"),  # 1 KiB to 64 MiB
+    ("BACKEND_POOL_SIZE", "1", "0", "1024", "1025", "1 and 1024"),
+    ("WEB_THREADS", "1", "0", "1024", "1025", "1 and 1024"),
+]
+
+
+@pytest.mark.parametrize(("name", "lowest", "below", "highest", "above", "between"), RANGES, ids=[r[0] for r in RANGES])
+def test_each_setting_takes_its_whole_range_and_nothing_past_it(name, lowest, below, highest, above, between):
+    key = "BACKEND_POOL_SIZE" if name == "WEB_THREADS" else name  # WEB_THREADS sizes the pool when it is unset
+    for taken in (lowest, highest):
+        assert settings.from_environ({name: taken})[key] == float(taken), (name, taken)
+    for refused in (below, above):
+        with pytest.raises(settings.SettingsError) as failure:
+            settings.from_environ({name: refused})
+        assert str(failure.value) == f"{name}={refused!r} must be between {between}"
 
 
 @pytest.mark.parametrize(
