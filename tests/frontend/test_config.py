@@ -157,7 +157,29 @@ def test_an_unreadable_config_file_is_a_clear_500(client, config_path, frontend_
     config_path.mkdir()  # exists, but cannot be read as a file
     response = client.get("/")
     assert response.status_code == 500
-    assert "cannot be read" in response.get_data(as_text=True)
+    # Flask's words for it, from the error's strerror (not the errno and path a second time).
+    assert (f"config file {config_path} cannot be read: Unable to load configuration file (Is a directory)"
+            in response.get_data(as_text=True))
+
+
+def test_a_config_path_that_cannot_be_looked_at_is_a_clear_500(tmp_path, stub_backend):
+    # /config a file, not the ConfigMap's directory: not "no file" (that would be localhost), but broken.
+    (tmp_path / "config").write_text("")
+    path = tmp_path / "config" / "config.cfg"
+    response = create_app({"SHOP_CONFIG_PATH": str(path)}).test_client().get("/")
+    assert response.status_code == 500
+    assert f"config file {path} cannot be read: Not a directory" in response.get_data(as_text=True)
+    assert stub_backend.requests == 0
+
+
+def test_a_relative_config_path_is_relative_to_the_working_directory(tmp_path, stub_backend, monkeypatch):
+    # CONFIG_PATH=conf/config.cfg for a local run: that file, not a silent fallback to localhost.
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "config.cfg").write_text(f'BACKEND_URI = "{stub_backend.uri}"\n')
+    monkeypatch.chdir(tmp_path)
+    stub_backend.answer = Answer.json([ITEM])
+    response = create_app({"SHOP_CONFIG_PATH": "conf/config.cfg"}).test_client().get("/")
+    assert (response.status_code, "<td>Apple</td>" in response.get_data(as_text=True)) == (200, True)
 
 
 def test_load_backend_uri_raises_config_error_naming_the_file(write_config):
