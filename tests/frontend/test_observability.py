@@ -219,6 +219,13 @@ def test_durations_are_logged_in_milliseconds_to_two_decimals(client, answer, lo
     assert (line["duration_ms"], line["backend_duration_ms"]) == (12.35, 10.35)
 
 
+def test_a_failed_backend_calls_duration_is_logged_too(client, answer, log_stream, clock):
+    answer(Answer(status=500))  # the page a 502: how long the backend took to fail is what an operator asks
+    client.get("/")
+    request = lines(log_stream)[-1]
+    assert (request["status"], request["backend_outcome"], request["backend_duration_ms"]) == (502, "bad_answer", 10.35)
+
+
 def test_text_format_is_one_short_line(monkeypatch, config_path, write_config, stub_backend, clock):
     stub_backend.answer = GOOD
     write_config(f'BACKEND_URI = "{stub_backend.uri}"')
