@@ -53,13 +53,15 @@ MODULES: dict[str, tuple[str, ...]] = {
     "backend/shop_backend/__init__.py": ("tests/backend",),
     "backend/shop_backend/health.py": ("tests/backend",),
     "backend/shop_backend/inventory.py": ("tests/backend",),
+    "backend/shop_backend/observability.py": ("tests/backend",),
     "frontend/shop_frontend/__init__.py": FRONTEND_TESTS,
     "frontend/shop_frontend/backend_client.py": FRONTEND_TESTS,
     "frontend/shop_frontend/backend_config.py": FRONTEND_TESTS,
     "frontend/shop_frontend/errors.py": FRONTEND_TESTS,
     "frontend/shop_frontend/items.py": FRONTEND_TESTS,
+    "frontend/shop_frontend/observability.py": FRONTEND_TESTS,
     "frontend/shop_frontend/security.py": FRONTEND_TESTS,
-    "frontend/shop_frontend/settings.py": FRONTEND_TESTS,
+    "frontend/shop_frontend/settings.py": ("tests/frontend/test_config.py",),  # from_environ's tests are all there
     "frontend/shop_frontend/views.py": FRONTEND_TESTS,
 }
 

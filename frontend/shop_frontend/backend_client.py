@@ -44,8 +44,9 @@ class BackendClient:
         self.read_timeout = read_timeout
         self.max_response_bytes = max_response_bytes
         self.session = requests.Session()
-        # No retries: a retry would double the wait on a hung backend.
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        # Up to pool_size connections kept open to the backend. No retries (requests' default): a
+        # retry would double the wait on a hung backend, and a read timeout comes as a ReadTimeout.
+        adapter = HTTPAdapter(pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["Accept"] = "application/json"
@@ -97,8 +98,6 @@ class BackendClient:
         except (requests.exceptions.ReadTimeout, requests.exceptions.Timeout):
             raise BackendError(504, f"the backend did not answer within {self.read_timeout:g}s") from None
         except requests.exceptions.ConnectionError as exc:
-            if "Read timed out" in str(exc):  # urllib3 reports a timeout inside a body read this way
-                raise BackendError(504, f"the backend did not answer within {self.read_timeout:g}s") from None
             reason = _reason(exc)
             if reason == CLOSED and not last and time.monotonic() < deadline:
                 raise _ClosedBeforeAnswering from None

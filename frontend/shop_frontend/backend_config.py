@@ -58,8 +58,10 @@ def load_backend_uri(path: str) -> str:
 
 
 def _load(path: str) -> str:
-    # A fresh Config each time: a key removed from the file must not linger.
-    config = Config(os.path.dirname(path) or ".")
+    # A fresh Config each time: a key removed from the file must not linger. Its root is what a
+    # relative CONFIG_PATH is relative to: the working directory, as for the stat above (the
+    # file's own directory would be joined to a path that already names it).
+    config = Config(".")
     try:
         config.from_pyfile(path)
     except FileNotFoundError:

@@ -50,7 +50,7 @@ QUIET_PATHS = frozenset({"/healthz"})  # the kubelet's probes: counted, not logg
 
 # This app's own registry: the in-process counts tests read (with both apps imported in one
 # process, the default registry would clash). Served, the counts come from the multiprocess files.
-REGISTRY = CollectorRegistry(auto_describe=True)
+REGISTRY = CollectorRegistry()
 REQUESTS = Counter("shop_http_requests", "Requests answered, by route, method and status.",
                    ["route", "method", "status"], registry=REGISTRY)
 LATENCY = Histogram("shop_http_request_duration_seconds", "Time to answer a request, by route and method.",

@@ -20,9 +20,11 @@ _SECONDS = {
 _INTEGERS = {
     # Larger backend answers are cut off rather than read into memory.
     "BACKEND_MAX_RESPONSE_BYTES": (1_048_576, 1_024, 64 * 1_048_576),
-    # Connections kept open to the backend: by default one per thread (WEB_THREADS, below).
-    "BACKEND_POOL_SIZE": (16, 1, 1_024),
 }
+# BACKEND_POOL_SIZE, the connections kept open to the backend: (minimum, maximum). Unset, one per
+# thread: the Procfile gives each worker WEB_THREADS threads (its default: 16), in the same range.
+_POOL_RANGE = (1, 1_024)
+_WEB_THREADS_DEFAULT = 16
 
 
 class SettingsError(ValueError):
@@ -36,9 +38,10 @@ def from_environ(environ: Mapping[str, str] | None = None) -> dict:
         values[name] = _number(env, name, default, low, high, float)
     for name, (default, low, high) in _INTEGERS.items():
         values[name] = _number(env, name, default, low, high, int)
-    if not (env.get("BACKEND_POOL_SIZE") or "").strip():
-        # The Procfile gives each worker WEB_THREADS threads (default 16): one connection each.
-        values["BACKEND_POOL_SIZE"] = _number(env, "WEB_THREADS", 16, 1, 1_024, int)
+    if (env.get("BACKEND_POOL_SIZE") or "").strip():
+        values["BACKEND_POOL_SIZE"] = _number(env, "BACKEND_POOL_SIZE", None, *_POOL_RANGE, int)
+    else:
+        values["BACKEND_POOL_SIZE"] = _number(env, "WEB_THREADS", _WEB_THREADS_DEFAULT, *_POOL_RANGE, int)
     return values
 
 

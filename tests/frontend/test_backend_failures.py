@@ -1,10 +1,15 @@
 """Every way the backend can fail gives a clear page, the right status and one log line."""
 
+import errno
+import http.client
 import json
+import socket
 import time
 
 import pytest
+import urllib3
 
+from shop_frontend import backend_client
 from tests.frontend.limits import CONNECT_TIMEOUT, MAX_RESPONSE_BYTES, READ_TIMEOUT
 from tests.support.net import free_port
 from tests.support.silent_backend import FullBacklog
@@ -55,14 +60,14 @@ def test_backend_down_is_a_503(client, write_config, frontend_log):
     uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     write_config(f'BACKEND_URI = "{uri}"')
     response = client.get("/")
-    assert_error_page(response, 503, "unavailable", "unreachable", "connection refused")
+    assert_error_page(response, 503, "unavailable", "the backend is unreachable (connection refused)")
     assert_logged_once(frontend_log, uri, "connection refused")
 
 
 def test_unresolvable_backend_name_is_a_503(client, write_config, frontend_log):
     write_config('BACKEND_URI = "http://no-such-service.invalid:8080"')
     response = client.get("/")
-    assert_error_page(response, 503, "unreachable")
+    assert_error_page(response, 503, "the backend is unreachable (name not resolved)")
     assert_logged_once(frontend_log, "no-such-service.invalid")
 
 
@@ -110,11 +115,65 @@ def test_backend_slower_than_the_read_timeout_is_a_504(client, answer):
     assert_error_page(client.get("/"), 504, "too slow")
 
 
-@pytest.mark.parametrize("status", [404, 500, 503])
-def test_backend_non_2xx_is_a_502_naming_the_status(client, answer, stub_backend, frontend_log, status):
+# 199 and 300 are the statuses either side of 2xx (300 without a Location, so not followed); the reason
+# phrase goes along (199 has none: nothing trails the number).
+@pytest.mark.parametrize(("status", "said"), [
+    (199, "the backend answered HTTP 199"),
+    (300, "the backend answered HTTP 300 Multiple Choices"),
+    (404, "the backend answered HTTP 404 Not Found"),
+    (500, "the backend answered HTTP 500 Internal Server Error"),
+    (503, "the backend answered HTTP 503 Service Unavailable"),
+])
+def test_backend_non_2xx_is_a_502_naming_the_status(client, answer, stub_backend, frontend_log, status, said):
     answer(Answer(status=status, body=b"oops", content_type="text/plain"))
-    assert_error_page(client.get("/"), 502, "bad answer", f"HTTP {status}")
-    assert_logged_once(frontend_log, stub_backend.uri, f"HTTP {status}")
+    assert_error_page(client.get("/"), 502, "bad answer", said)
+    assert_logged_once(frontend_log, stub_backend.uri, said)
+
+
+@pytest.mark.parametrize("status", [200, 203, 299])  # 2xx to its last: a proxy's 203 is still the items
+def test_any_2xx_with_items_is_the_page(client, answer, status):
+    answer(Answer.json([GOOD_ITEM], status=status))
+    response = client.get("/")
+    assert (response.status_code, "<td>Apple</td>" in response.get_data(as_text=True)) == (200, True)
+
+
+def test_an_answer_that_is_not_json_names_the_parsers_complaint(client, answer):
+    answer(Answer(body=b"<html>not json</html>"))
+    assert_error_page(client.get("/"), 502,
+                      "the backend&#39;s answer is not valid JSON (Expecting value: line 1 column 1 (char 0))")
+
+
+# A chunk size line of junk: the parser's complaint quotes it all, the page the cause in at most 120
+# characters, cut to 117 and "...": the cause, not a screenful of what the backend sent.
+@pytest.mark.parametrize(("junk", "cause"), [
+    (77, "invalid literal for int() with base 16: b'" + "z" * 77 + "'"),  # 120 characters: whole
+    (78, "invalid literal for int() with base 16: b'" + "z" * 75 + "..."),  # 121: cut
+])
+def test_an_answer_broken_off_mid_body_is_a_502_with_its_cause_in_short(client, answer, frontend_log, junk, cause):
+    # (";": a chunk extension follows, so the size alone, no line ending, is what the parser quotes)
+    answer(Answer(body=b"z" * junk + b";\r\n", headers={"Transfer-Encoding": "chunked"}))
+    assert len(cause) == 120
+    assert_error_page(client.get("/"), 502, "bad answer",
+                      f"the backend call failed ({cause.replace(chr(39), '&#39;')})")
+    assert f"the backend call failed ({cause}) (answered 502)" in frontend_log()[0]
+
+
+def test_a_backend_redirecting_to_itself_is_a_502_not_a_loop(client, answer, stub_backend):
+    answer(Answer(status=302, headers={"Location": "/"}))
+    assert_error_page(client.get("/"), 502, "bad answer", "the backend call failed (Exceeded 30 redirects.)")
+    assert stub_backend.requests == 31  # requests' own cap: the first try and 30 redirects
+
+
+def test_proxy_variables_in_the_environment_are_not_used(client, answer, monkeypatch):
+    # A call between two pods of the shop: an HTTP_PROXY meant for the internet (here: nothing listens
+    # there) must not carry it.
+    dead = f"http://127.0.0.1:{free_port()}"
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, dead)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    answer(Answer.json([GOOD_ITEM]))
+    assert client.get("/").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -183,3 +242,37 @@ def test_the_page_recovers_once_the_backend_answers_again(client, answer):
     assert client.get("/").status_code == 502
     answer(Answer.json([GOOD_ITEM]))
     assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("error", [socket.gaierror(socket.EAI_NONAME, "Name or service not known"),  # no such name
+                                   socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")])  # DNS down
+def test_either_failure_to_resolve_the_name_is_said_so(error):
+    # The cluster's DNS failing is not something a hermetic test can make happen: the resolver's own error.
+    assert backend_client._reason(error) == "name not resolved"
+
+
+@pytest.mark.parametrize("error", [
+    ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"),
+    http.client.RemoteDisconnected("Remote end closed connection without response"),
+    ConnectionResetError(),  # the type decides, whatever the words (they differ by platform and version)
+])
+def test_a_connection_the_backend_dropped_is_said_so(error):
+    assert backend_client._reason(error) == "connection closed by the backend"
+
+
+class _ArrivedLate:
+    """An answer's body as urllib3 hands it over, all of it there, read after the deadline passed."""
+
+    connection = None
+
+    def __init__(self) -> None:
+        self.chunks = [b"[]", b""]
+
+    def read1(self, size: int) -> bytes:
+        return self.chunks.pop(0)
+
+
+def test_a_body_read_after_the_deadline_is_a_timeout_not_a_page():
+    client = backend_client.BackendClient(connect_timeout=1, read_timeout=3, max_response_bytes=1024, pool_size=1)
+    with pytest.raises(urllib3.exceptions.ReadTimeoutError):
+        client._read_body(_ArrivedLate(), deadline=time.monotonic() - 0.5)  # type: ignore[arg-type]

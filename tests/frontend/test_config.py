@@ -157,7 +157,29 @@ def test_an_unreadable_config_file_is_a_clear_500(client, config_path, frontend_
     config_path.mkdir()  # exists, but cannot be read as a file
     response = client.get("/")
     assert response.status_code == 500
-    assert "cannot be read" in response.get_data(as_text=True)
+    # Flask's words for it, from the error's strerror (not the errno and path a second time).
+    assert (f"config file {config_path} cannot be read: Unable to load configuration file (Is a directory)"
+            in response.get_data(as_text=True))
+
+
+def test_a_config_path_that_cannot_be_looked_at_is_a_clear_500(tmp_path, stub_backend):
+    # /config a file, not the ConfigMap's directory: not "no file" (that would be localhost), but broken.
+    (tmp_path / "config").write_text("")
+    path = tmp_path / "config" / "config.cfg"
+    response = create_app({"SHOP_CONFIG_PATH": str(path)}).test_client().get("/")
+    assert response.status_code == 500
+    assert f"config file {path} cannot be read: Not a directory" in response.get_data(as_text=True)
+    assert stub_backend.requests == 0
+
+
+def test_a_relative_config_path_is_relative_to_the_working_directory(tmp_path, stub_backend, monkeypatch):
+    # CONFIG_PATH=conf/config.cfg for a local run: that file, not a silent fallback to localhost.
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "config.cfg").write_text(f'BACKEND_URI = "{stub_backend.uri}"\n')
+    monkeypatch.chdir(tmp_path)
+    stub_backend.answer = Answer.json([ITEM])
+    response = create_app({"SHOP_CONFIG_PATH": "conf/config.cfg"}).test_client().get("/")
+    assert (response.status_code, "<td>Apple</td>" in response.get_data(as_text=True)) == (200, True)
 
 
 def test_load_backend_uri_raises_config_error_naming_the_file(write_config):
@@ -171,11 +193,40 @@ def test_config_path_defaults_to_slash_config_and_env_overrides_it():
     assert settings.from_environ({"CONFIG_PATH": "/tmp/x.cfg"})["SHOP_CONFIG_PATH"] == "/tmp/x.cfg"
 
 
-def test_timeouts_have_short_defaults_and_env_overrides():
-    defaults = settings.from_environ({})
-    assert defaults["BACKEND_CONNECT_TIMEOUT"] <= 2 and defaults["BACKEND_READ_TIMEOUT"] <= 5
+def test_unset_settings_are_the_documented_defaults():
+    assert settings.from_environ({}) == {
+        "SHOP_CONFIG_PATH": "/config/config.cfg",  # where the pod mounts the ConfigMap
+        "BACKEND_CONNECT_TIMEOUT": 1.0,  # docs/apps.md: a pod on the cluster network accepts in milliseconds
+        "BACKEND_READ_TIMEOUT": 3.0,  # docs/apps.md: the inventory answers in about a millisecond; 3 s is slow
+        "BACKEND_MAX_RESPONSE_BYTES": 1_048_576,  # docs/apps.md: 1 MiB (the five items are about 300 bytes)
+        "BACKEND_POOL_SIZE": 16,  # one connection per thread: the Procfile's WEB_THREADS default
+    }
+
+
+def test_timeouts_are_overridden_by_the_environment():
     custom = settings.from_environ({"BACKEND_CONNECT_TIMEOUT": "0.25", "BACKEND_READ_TIMEOUT": "7"})
     assert (custom["BACKEND_CONNECT_TIMEOUT"], custom["BACKEND_READ_TIMEOUT"]) == (0.25, 7.0)
+
+
+# Each setting's range (docs/apps.md), its ends taken and a step past each refused.
+RANGES = [
+    ("BACKEND_CONNECT_TIMEOUT", "0.01", "0.009", "60", "60.001", "0.01 and 60.0"),
+    ("BACKEND_READ_TIMEOUT", "0.01", "0.009", "300", "300.001", "0.01 and 300.0"),
+    ("BACKEND_MAX_RESPONSE_BYTES", "1024", "1023", "67108864", "67108865", "1024 and 67108864"),  # 1 KiB to 64 MiB
+    ("BACKEND_POOL_SIZE", "1", "0", "1024", "1025", "1 and 1024"),
+    ("WEB_THREADS", "1", "0", "1024", "1025", "1 and 1024"),
+]
+
+
+@pytest.mark.parametrize(("name", "lowest", "below", "highest", "above", "between"), RANGES, ids=[r[0] for r in RANGES])
+def test_each_setting_takes_its_whole_range_and_nothing_past_it(name, lowest, below, highest, above, between):
+    key = "BACKEND_POOL_SIZE" if name == "WEB_THREADS" else name  # WEB_THREADS sizes the pool when it is unset
+    for taken in (lowest, highest):
+        assert settings.from_environ({name: taken})[key] == float(taken), (name, taken)
+    for refused in (below, above):
+        with pytest.raises(settings.SettingsError) as failure:
+            settings.from_environ({name: refused})
+        assert str(failure.value) == f"{name}={refused!r} must be between {between}"
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,15 @@ def test_with_the_defaults_a_backend_slower_than_a_second_but_within_three_still
     assert 2.0 <= elapsed < 3.0
 
 
+def test_a_backend_that_stalls_after_its_headers_is_cut_off_at_the_deadline(apart, stub_backend):
+    # Headers after 1 s, then nothing: the body's wait is what is left of the 1.5 s (0.5 s), not a
+    # whole read timeout more (the page would take 2.5 s).
+    stub_backend.answer = Answer(delay=1.0, body=json.dumps([ITEM]).encode(), trickle=5.0)
+    response, elapsed = timed_get(apart)
+    assert response.status_code == 504
+    assert READ <= elapsed < READ + 0.5, f"took {elapsed:.2f}s"
+
+
 def test_a_retry_gets_what_is_left_of_the_deadline_not_a_fresh_one(apart, stub_backend):
     # The first try is closed unanswered after 1 s; the retry then hangs. The page must still
     # come within the one read timeout (1.5 s), not 1 s + a fresh 1.5 s.

@@ -3,13 +3,18 @@
 import io
 import json
 import os
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
+import requests
 
 from shop_frontend import create_app, observability
 from tests.support.net import free_port
 from tests.support.stub_backend import Answer
+from tools.procfile import ROOT
 
 GOOD = Answer.json([{"id": 1, "name": "Apple", "price": 0.5, "count": 33}])
 
@@ -161,7 +166,8 @@ def test_answers_say_connection_close_from_the_moment_the_drain_file_appears(mon
     write_config(f'BACKEND_URI = "{stub_backend.uri}"')
     drain = tmp_path / "shop-draining"
     client = app_with(monkeypatch, config_path, SHOP_DRAIN_FILE=str(drain)).test_client()
-    assert "Connection" not in client.get("/").headers
+    before = client.get("/")
+    assert (before.status_code, "Connection" in before.headers) == (200, False)  # no file yet: served as ever
     drain.touch()  # what the preStop hook does
     assert client.get("/").headers["Connection"] == "close"
     assert client.get("/healthz").headers["Connection"] == "close"
@@ -182,7 +188,45 @@ def test_a_drain_file_older_than_the_worker_is_not_a_drain(monkeypatch, tmp_path
     assert "Connection" not in client.get("/").headers
 
 
-def test_text_format_is_one_short_line(monkeypatch, config_path, write_config, stub_backend):
+def test_a_drain_file_stamped_in_the_workers_first_second_is_a_drain(monkeypatch, tmp_path, config_path,
+                                                                     write_config, stub_backend):
+    # File systems keep whole seconds: a preStop 0.3 s after a worker started at ...000.5 stamps ...000,
+    # and that is this pod's termination, not a file left from before.
+    stub_backend.answer = GOOD
+    write_config(f'BACKEND_URI = "{stub_backend.uri}"')
+    drain = tmp_path / "shop-draining"
+    with monkeypatch.context() as started:
+        started.setattr(time, "time", lambda: 1_800_000_000.5)
+        client = app_with(monkeypatch, config_path, SHOP_DRAIN_FILE=str(drain)).test_client()
+    drain.touch()
+    os.utime(drain, (1_800_000_000, 1_800_000_000))
+    assert client.get("/").headers["Connection"] == "close"
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """perf_counter as a page sees it: the request starts at 100 s, the backend is asked 1 ms later and
+    answers 10.3456 ms after that; the page is done 12.3456 ms after it started."""
+    readings = iter([100.0, 100.001, 100.0113456])
+    monkeypatch.setattr(time, "perf_counter", lambda: next(readings, 100.0123456))
+
+
+def test_durations_are_logged_in_milliseconds_to_two_decimals(client, answer, log_stream, clock):
+    answer(GOOD)
+    client.get("/")
+    (line,) = lines(log_stream)
+    # 12.3456 and 10.3456 ms, rounded: not seconds, not three decimals.
+    assert (line["duration_ms"], line["backend_duration_ms"]) == (12.35, 10.35)
+
+
+def test_a_failed_backend_calls_duration_is_logged_too(client, answer, log_stream, clock):
+    answer(Answer(status=500))  # the page a 502: how long the backend took to fail is what an operator asks
+    client.get("/")
+    request = lines(log_stream)[-1]
+    assert (request["status"], request["backend_outcome"], request["backend_duration_ms"]) == (502, "bad_answer", 10.35)
+
+
+def test_text_format_is_one_short_line(monkeypatch, config_path, write_config, stub_backend, clock):
     stub_backend.answer = GOOD
     write_config(f'BACKEND_URI = "{stub_backend.uri}"')
     app = app_with(monkeypatch, config_path, LOG_FORMAT="text")
@@ -191,9 +235,24 @@ def test_text_format_is_one_short_line(monkeypatch, config_path, write_config, s
     app.test_client().get("/", headers={"X-Request-ID": "r1"})
     (text,) = stream.getvalue().splitlines()
     stamp, rest = text.split(" ", 1)
-    assert len(stamp) == 8 and stamp[2] == ":"  # HH:MM:SS
-    assert rest.startswith("frontend INFO    GET / 200  duration_ms=")
-    assert " request_id=r1 backend_outcome=ok backend_duration_ms=" in rest
+    assert len(stamp) == 8 and stamp[2] == stamp[5] == ":"  # HH:MM:SS
+    # App and level padded to columns, then the request's fields (a build the stub does not name: left out).
+    assert rest == ("frontend INFO    GET / 200  duration_ms=12.35 request_id=r1 backend_outcome=ok "
+                    "backend_duration_ms=10.35")
+
+
+def test_latency_is_counted_in_the_documented_buckets(client, answer, clock):
+    answer(GOOD)
+    client.get("/")
+    buckets = {s.labels["le"]: s.value for metric in observability.REGISTRY.collect()
+               if metric.name == "shop_http_request_duration_seconds"
+               for s in metric.samples if s.name.endswith("_bucket") and s.labels["route"] == "/"}
+    # Dashboards and alerts name these bounds (docs/observability.md's p99 query); a build with other
+    # bounds breaks a quantile over a rollout's mixed pods. Up to 10 s: past the 3 s read timeout.
+    assert list(buckets) == ["0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0",
+                             "2.5", "5.0", "10.0", "+Inf"]
+    # 12.3 ms: above the 10 ms bound, within 25 ms.
+    assert buckets["0.025"] - buckets["0.01"] >= 1
 
 
 @pytest.mark.parametrize(("env", "message"), [
@@ -209,6 +268,64 @@ def test_bad_observability_settings_stop_the_worker_naming_the_variable(env, mes
     with pytest.raises(observability.ObservabilityError) as raised:
         observability.from_environ(env)
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize("port", ["1", "9464", "65535"])  # the lowest and highest TCP ports, and the shop's
+def test_a_metrics_port_from_1_to_65535_is_taken(port):
+    settings = observability.from_environ({"METRICS_PORT": port, "PROMETHEUS_MULTIPROC_DIR": "/tmp/m"})
+    assert (settings.metrics_port, settings.multiproc_dir) == (int(port), "/tmp/m")
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "-1", "9464.0"])
+def test_a_metrics_port_that_is_no_tcp_port_stops_the_worker(port):
+    with pytest.raises(observability.ObservabilityError) as raised:
+        observability.from_environ({"METRICS_PORT": port, "PROMETHEUS_MULTIPROC_DIR": "/tmp/m"})
+    assert str(raised.value) == f"METRICS_PORT={port!r} must be a port number from 1 to 65535"
+
+
+@pytest.fixture
+def metrics_env(monkeypatch, tmp_path):
+    """A metrics port on loopback and its directory, already there (as the pod's emptyDir is)."""
+    port = free_port()
+    (tmp_path / "metrics").mkdir()
+    monkeypatch.setenv("METRICS_PORT", str(port))
+    monkeypatch.setenv("METRICS_HOST", "127.0.0.1")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    monkeypatch.setattr(observability, "_server", None)  # this process's server is this test's
+    yield port
+    if observability._server is not None:
+        observability._server.shutdown()
+        observability._server.server_close()
+
+
+def test_metrics_are_served_on_their_own_port_which_every_worker_binds(metrics_env, config_path):
+    create_app({"SHOP_CONFIG_PATH": str(config_path)})
+    create_app({"SHOP_CONFIG_PATH": str(config_path)})  # a second app in the same worker: the one server it has
+    response = requests.get(f"http://127.0.0.1:{metrics_env}/metrics", timeout=5)
+    assert (response.status_code, response.headers["Content-Type"].split(";")[0]) == (200, "text/plain")
+    with socket.socket() as next_worker:  # what granian's other worker does: bind the same port too
+        next_worker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        next_worker.bind(("127.0.0.1", metrics_env))
+
+
+STUCK_SCRAPE = """
+import os, socket, threading, time
+from shop_frontend import create_app
+create_app()
+serving = threading.active_count()
+stuck = socket.create_connection(("127.0.0.1", int(os.environ["METRICS_PORT"])))  # sends nothing, ever
+deadline = time.monotonic() + 5
+while threading.active_count() == serving and time.monotonic() < deadline:
+    time.sleep(0.01)
+print("handling" if threading.active_count() > serving else "no handler")
+"""
+
+
+def test_a_stuck_scrape_does_not_keep_a_worker_from_exiting(metrics_env):
+    # granian stops and restarts workers; a scraper that hangs on its connection must not hold one up.
+    done = subprocess.run([sys.executable, "-c", STUCK_SCRAPE], cwd=ROOT, env={**os.environ, "PYTHONPATH": "frontend"},
+                          capture_output=True, text=True, timeout=10)  # hung: a TimeoutExpired, the test failed
+    assert (done.returncode, done.stdout.strip()) == (0, "handling"), done.stderr
 
 
 def test_unset_settings_are_the_documented_defaults():

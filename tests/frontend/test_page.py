@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from shop_backend.inventory import ITEMS
 from tests.support.stub_backend import Answer
 
@@ -106,3 +108,16 @@ def test_csp_allows_only_the_pages_own_resources(client):
     assert policy["style-src"] == "'self'"
     assert policy["frame-ancestors"] == "'none'"
     assert "script-src" not in policy  # falls back to 'none': the page runs no scripts
+
+
+@pytest.mark.parametrize(("method", "path", "status", "title", "detail"), [
+    ("GET", "/missing", 404, "404 Not Found", "The requested URL was not found on the server."),
+    ("POST", "/", 405, "405 Method Not Allowed", "The method is not allowed for the requested URL."),
+])
+def test_a_request_the_shop_has_no_page_for_gets_the_shops_error_page(client, method, path, status, title, detail):
+    # The shop's own page (its title, Werkzeug's explanation, the request id), never Werkzeug's bare one.
+    response = client.open(path, method=method, headers={"X-Request-ID": "lost-1"})
+    html = response.get_data(as_text=True)
+    assert (response.status_code, response.headers["Cache-Control"]) == (status, "no-store")
+    assert f"<h2>{title}</h2>" in html and detail in html
+    assert f"HTTP {status} · request lost-1" in html
