@@ -42,9 +42,10 @@ logs: setup ## follow both apps' logs where `make up` deployed, each line prefix
 down: setup ## remove what `make up` deployed, wherever it went (and the sandbox clusters that run)
 	$(PYTHON) -m tools.deploy down
 
-lint: setup ## ruff (pyflakes, pycodestyle, imports, naming, bugbear, pyupgrade) and mypy on infra/, policy/, the apps, tools/ and sandbox/
+lint: setup ## ruff (pyflakes, pycodestyle, imports, naming, bugbear, pyupgrade) and mypy on infra/, policy/, the apps, tools/, sandbox/, tests/ and benchmarks/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy --config-file pyproject.toml tools sandbox
+	$(VENV)/bin/mypy --config-file pyproject.toml --explicit-package-bases tests benchmarks
 	$(VENV)/bin/mypy --config-file pyproject.toml --explicit-package-bases infra
 	cd policy && $(CURDIR)/$(VENV)/bin/mypy --config-file ../pyproject.toml .
 	cd backend && $(CURDIR)/$(VENV)/bin/mypy --config-file ../pyproject.toml shop_backend
