@@ -86,7 +86,11 @@ def test_a_backend_trickling_its_answer_is_cut_off_at_the_read_deadline(client, 
     # A byte every 0.1 s for 10 s: each read gets something well within the read timeout.
     body = json.dumps([GOOD_ITEM]).encode().ljust(100)
     if framing == "chunked":
-        answer(Answer(stream=lambda: (time.sleep(0.1) or body[i : i + 1] for i in range(len(body)))))
+        def trickle():
+            for i in range(len(body)):
+                time.sleep(0.1)
+                yield body[i : i + 1]
+        answer(Answer(stream=trickle))
     else:
         answer(Answer(body=body, trickle=0.1))
     started = time.monotonic()

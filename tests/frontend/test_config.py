@@ -105,7 +105,11 @@ def test_a_file_fixed_within_the_same_second_and_size_is_still_seen(client, answ
 def test_an_unchanged_file_is_compiled_once(client, answer, write_config, stub_backend, monkeypatch):
     compiled = []
     original = Config.from_pyfile
-    monkeypatch.setattr(Config, "from_pyfile", lambda self, path, **kw: compiled.append(path) or original(self, path, **kw))
+
+    def counted(self, path, **kw):
+        compiled.append(path)
+        return original(self, path, **kw)
+    monkeypatch.setattr(Config, "from_pyfile", counted)
     answer(Answer.json([ITEM]))
     for _ in range(3):
         assert client.get("/").status_code == 200

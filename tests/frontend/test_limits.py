@@ -1,6 +1,7 @@
 """The frontend's limits told apart: connect and read timeouts of different lengths, the defaults
 with a slow backend, a retry within the first try's deadline, the size limit to the byte."""
 
+import functools
 import json
 import time
 
@@ -93,7 +94,7 @@ def test_the_size_limit_is_inclusive_to_the_byte(client, stub_backend, framing):
     for size, status in ((MAX_RESPONSE_BYTES, 200), (MAX_RESPONSE_BYTES + 1, 502)):
         body = sized_body(size)
         if framing == "chunked":  # no Content-Length to refuse up front: counted while reading
-            stub_backend.answer = Answer(stream=lambda body=body: iter([body[:1000], body[1000:]]))
+            stub_backend.answer = Answer(stream=functools.partial(iter, [body[:1000], body[1000:]]))
         else:
             stub_backend.answer = Answer(body=body)
         response = client.get("/")
