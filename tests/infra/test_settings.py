@@ -27,6 +27,8 @@ def failure(changes) -> str:
         ("frontendImage", "Shop Frontend:1", "explicit tag other than 'latest'"),
         ("backendPort", "0", "a port number from 1 to 65535"),
         ("backendPort", "70000", "a port number from 1 to 65535"),
+        ("backendPort", "65536", "a port number from 1 to 65535"),
+        ("frontendReplicas", "0", "an integer from 1 to 50"),
         ("namespace", "Python_Shop", "a DNS label"),
         ("namespace", "x" * 64, "a DNS label"),
         ("createNamespace", "maybe", "true"),
@@ -120,6 +122,7 @@ def test_a_misspelled_key_is_reported_not_ignored():
 
 
 DEPLOYMENT, SERVICE = "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 
 
 def backend_image(run):
@@ -141,6 +144,13 @@ def backend_image(run):
         ("frontendServiceType", "ClusterIP",
          lambda run: run.one(SERVICE, "python-shop-frontend-service").inputs["spec"]["type"], "ClusterIP"),
         ("namespace", "a", lambda run: run.exports["namespace"], "a"),
+        # Each range's lower end is allowed too (1 replica, port 1, 1% CPU) and the autoscaler's upper one.
+        ("frontendReplicas", "1", lambda run: run.one(DEPLOYMENT, "python-shop-frontend").inputs["spec"]["replicas"],
+         1),
+        ("backendPort", "1",
+         lambda run: run.one(SERVICE, "python-shop-backend-service").inputs["spec"]["ports"][0]["port"], 1),
+        ("backendMaxReplicas", "50",
+         lambda run: run.one(HPA, "python-shop-backend").inputs["spec"]["maxReplicas"], 50),
     ],
 )
 def test_good_values_are_accepted_and_reach_the_objects(key, value, observed, expected):
@@ -151,3 +161,9 @@ def test_the_dev_stack_relies_on_defaults_that_work_on_minikube():
     run = run_program({"kubernetes:context": "minikube"})
     assert run.exports["namespace"] == "python-shop"
     assert run.one("kubernetes:core/v1:Service", "python-shop-frontend-service").inputs["spec"]["type"] == "NodePort"
+
+
+def test_the_lowest_cpu_target_is_accepted_and_reaches_the_autoscaler():
+    run = run_program({**DEV_CONFIG, "python-shop:backendMaxReplicas": "3", "python-shop:autoscalingCpuPercent": "1"})
+    target = run.one(HPA, "python-shop-backend").inputs["spec"]["metrics"][0]["resource"]["target"]
+    assert target == {"type": "Utilization", "averageUtilization": 1}
