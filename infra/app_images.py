@@ -61,8 +61,10 @@ def build_inputs(context: Path) -> list[str]:
 
 def _pattern(line: str) -> tuple[bool, re.Pattern[str]] | None:
     """One .dockerignore line as (negated, regex over the path from the context root); None for blanks and comments."""
+    if line.startswith("#"):  # a comment only from column 1, as Docker reads it; " #x" is a pattern
+        return None
     text = line.strip()
-    if not text or text.startswith("#"):
+    if not text:
         return None
     negated = text.startswith("!")
     text = text.removeprefix("!").strip().strip("/")

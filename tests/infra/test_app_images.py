@@ -76,14 +76,18 @@ def test_what_dockerignore_leaves_out_changes_nothing(tree, leftover):
 
 def test_dockerignore_rules_as_docker_reads_them(tmp_path):
     context = tmp_path / "app"
-    for name in ("Dockerfile", "keep.py", "deep/a/b/c.log", "top.log", "docs/guide.md", "docs/keep.md", "venv/x"):
+    for name in ("Dockerfile", "keep.py", "deep/a/b/c.log", "top.log", "docs/guide.md", "docs/keep.md", "venv/x",
+                 "temp1.txt", "temp12.txt", "#notes", "#old"):
         (context / name).parent.mkdir(parents=True, exist_ok=True)
         (context / name).write_text(name)
     (context / ".dockerignore").write_text(
-        "# a comment\n\n*.log\n**/*.log\ndocs\n!docs/keep.md\n/venv/\nDockerfile\n.dockerignore\n"
+        "#notes\n\n*.log\n**/*.log\ndocs\n!docs/keep.md\n/venv/\nDockerfile\n.dockerignore\ntemp?.txt\n #old\n"
     )
-    # The Dockerfile is left out of the context but still defines the image: it counts.
-    assert sorted(app_images.build_inputs(context)) == ["Dockerfile", "docs/keep.md", "keep.py"]
+    # The Dockerfile is left out of the context but still defines the image: it counts. Docker's
+    # rules (its .dockerignore reference): `#` in column 1 is a comment, so "#notes" is sent, while
+    # " #old" is a pattern once trimmed; `?` is exactly one character.
+    assert sorted(app_images.build_inputs(context)) == ["#notes", "Dockerfile", "docs/keep.md", "keep.py",
+                                                        "temp12.txt"]
 
 
 def test_a_folder_without_a_dockerfile_is_refused(tmp_path):
