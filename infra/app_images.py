@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import stat
 import sys
 from pathlib import Path
 
@@ -34,13 +35,14 @@ def reference(app: str, root: Path = ROOT) -> str:
 
 
 def digest(context: Path) -> str:
-    """sha256 over the path, executable bit and bytes of every file the build reads, in a fixed order."""
+    """sha256 over the path, the owner's executable bit and bytes of every file the build reads, in a fixed order."""
     if not (context / "Dockerfile").is_file():
         raise FileNotFoundError(f"{context}/Dockerfile: not an app folder")
     sha = hashlib.sha256()
     for relative in sorted(build_inputs(context)):
         path = context / relative
-        sha.update(f"{relative}\0{path.stat().st_mode & 0o111:o}\0{path.stat().st_size}\0".encode())
+        # The owner's executable bit only, as git records a file's mode: the rest follows the umask.
+        sha.update(f"{relative}\0{path.stat().st_mode & stat.S_IXUSR:o}\0{path.stat().st_size}\0".encode())
         sha.update(path.read_bytes())
     return sha.hexdigest()[:DIGEST_LENGTH]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -56,7 +58,7 @@ def test_whatever_the_build_reads_changes_the_tag(tree, change):
     elif change == "removed file":
         (backend / "shop_backend/health.py").unlink()
     elif change == "executable bit":
-        (backend / "Procfile").chmod(0o755)
+        (backend / "Procfile").chmod(0o744)  # the owner's alone: what git records
     else:
         with open(backend / change, "a") as out:
             out.write("\n# edited\n")
@@ -77,17 +79,34 @@ def test_what_dockerignore_leaves_out_changes_nothing(tree, leftover):
 def test_dockerignore_rules_as_docker_reads_them(tmp_path):
     context = tmp_path / "app"
     for name in ("Dockerfile", "keep.py", "deep/a/b/c.log", "top.log", "docs/guide.md", "docs/keep.md", "venv/x",
-                 "temp1.txt", "temp12.txt", "#notes", "#old"):
+                 "temp1.txt", "temp12.txt", "#notes", "#old", "deep/x.bak", "xbak"):
         (context / name).parent.mkdir(parents=True, exist_ok=True)
         (context / name).write_text(name)
     (context / ".dockerignore").write_text(
-        "#notes\n\n*.log\n**/*.log\ndocs\n!docs/keep.md\n/venv/\nDockerfile\n.dockerignore\ntemp?.txt\n #old\n"
+        "#notes\n\n*.log\n**/*.log\ndocs\n!docs/keep.md\n/venv/\nDockerfile\n.dockerignore\ntemp?.txt\n #old\n**.bak\n"
     )
     # The Dockerfile is left out of the context but still defines the image: it counts. Docker's
     # rules (its .dockerignore reference): `#` in column 1 is a comment, so "#notes" is sent, while
-    # " #old" is a pattern once trimmed; `?` is exactly one character.
+    # " #old" is a pattern once trimmed; `?` is exactly one character; `**` any number of folders.
     assert sorted(app_images.build_inputs(context)) == ["#notes", "Dockerfile", "docs/keep.md", "keep.py",
-                                                        "temp12.txt"]
+                                                        "temp12.txt", "xbak"]
+
+
+@pytest.mark.parametrize("mode", [0o700, 0o755, 0o775, 0o745])
+def test_modes_that_differ_by_umask_alone_give_one_tag(tree, mode):
+    # A clone makes an executable 0o755 under umask 022, 0o700 under 077: git records one bit.
+    procfile = tree / "backend" / "Procfile"
+    procfile.chmod(0o744)
+    before = tags(tree)["backend"]
+    procfile.chmod(mode)
+    assert tags(tree)["backend"] == before
+
+
+@pytest.mark.parametrize("argv", [[], ["database"], ["backend", "frontend"]])
+def test_the_command_line_names_its_usage_for_anything_but_one_app(argv):
+    run = subprocess.run([sys.executable, str(ROOT / "infra" / "app_images.py"), *argv], capture_output=True,
+                         text=True)
+    assert (run.returncode, run.stdout, run.stderr) == (1, "", "usage: python3 infra/app_images.py backend|frontend\n")
 
 
 def test_a_folder_without_a_dockerfile_is_refused(tmp_path):
