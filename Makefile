@@ -54,9 +54,10 @@ lint: setup ## ruff (pyflakes, pycodestyle, imports, naming, bugbear, pyupgrade)
 unit: setup ## the hermetic tests: apps, Pulumi mocks, policy rules, tool logic
 	$(PYTHON) -m pytest -m "$(UNIT)" $(PYTEST_ARGS)
 
-# One test process, niced: a 2-core machine stays usable. Not in .ci/run (minutes per module).
-mutate: setup ## mutation testing (cosmic-ray) of infra/, policy/ and the apps against the hermetic tier; MODULE=policy/rules.py for one, CHANGED=main for what a branch touched
-	nice -n 10 $(PYTHON) -m tools.mutate $(MODULE) $(if $(CHANGED),--changed $(CHANGED))
+# Niced, JOBS mutants at once (default 2; the apps' suites mostly wait, so 3 suits them on 2 cores).
+# Not in .ci/run (minutes per module).
+mutate: setup ## mutation testing (cosmic-ray) of infra/, policy/ and the apps against the hermetic tier; MODULE=policy/rules.py for one, CHANGED=main for what a branch touched, JOBS=3 for three at once
+	nice -n 10 $(PYTHON) -m tools.mutate $(MODULE) $(if $(CHANGED),--changed $(CHANGED)) $(if $(JOBS),--jobs $(JOBS))
 
 test: setup ## every test: first installs what they need (Debian packages, the sandbox toolchain)
 	$(PYTHON) -m sandbox.system_packages browser shells node

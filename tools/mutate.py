@@ -5,10 +5,12 @@
     python -m tools.mutate --changed main       the modules a branch touched since `main`
 
 Each mutant is one small slip applied to a copy of the repository (never this worktree): the
-module's own hermetic tests run against it, stopping at the first failure, one mutant at a time
-(one test process: the machine's other core is someone else's). A mutant the tests fail on is
-killed; one they pass is a survivor, listed with its line. Mutants that cannot change behaviour
-are listed, each with its reason, in tests/mutation-equivalents.toml and not run.
+module's own hermetic tests run against it, stopping at the first failure. `--jobs N` (the
+Makefile's JOBS, default 2) runs N mutants at once, each in a copy of its own: the apps' suites
+spend most of their time waiting on deadlines (the frontend's: 19 s, of which 5 s on a CPU), so
+two or three at once on two cores cut a module's time by about as much. A mutant the tests fail
+on is killed; one they pass is a survivor, listed with its line. Mutants that cannot change
+behaviour are listed, each with its reason, in tests/mutation-equivalents.toml and not run.
 
 The operators are cosmic-ray's, with each binary and comparison operator replaced by its nearest
 slip only (+ by -, < by <=, == by !=, is by is not), as mutmut does: cosmic-ray's every-operator-
@@ -19,21 +21,28 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import os
+import queue
 import re
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENTS = ROOT / "tests" / "mutation-equivalents.toml"
 SESSIONS = ROOT / "artifacts" / "mutate"
 UNIT = "not engine and not cluster and not pods and not browser"  # the Makefile's hermetic tier
+JOBS = 2  # mutants run at once: see the module's docstring
 
 # Each module and the hermetic tests that exercise it (the fewer, the faster each mutant runs).
 INFRA_TESTS = ("tests/infra",)
@@ -142,34 +151,62 @@ def test_command(tests: tuple[str, ...]) -> str:
             f"-o addopts=--strict-markers {' '.join(tests)}")
 
 
-def mutate_module(module: str, tree: Path, equivalents: list[Equivalent]) -> Outcome:
-    from cosmic_ray.commands.execute import execute
+def run_tests(command: str, tree: Path, timeout: float) -> tuple[bool, str]:
+    """(killed, output) of the tests in `tree`; a run past `timeout` (a mutant that loops) is a kill,
+    its whole process group ended. No .pyc: a cached one (mtime in whole seconds) could hide a
+    same-size mutant written within the same second."""
+    proc = subprocess.Popen(shlex.split(command), cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return True, "timeout"
+    return proc.returncode != 0, output.decode(errors="replace")
+
+
+def run_mutant(mutation: Any, module: str, tree: Path, command: str, timeout: float) -> Any:
+    """One mutant, written into `tree`'s copy of the module for the length of its test run."""
+    import cosmic_ray.plugins
+    from cosmic_ray.mutating import use_mutation
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
+
+    arguments = getattr(mutation, "operator_args", None) or {}
+    operator = cosmic_ray.plugins.get_operator(mutation.operator_name)(**arguments)
+    with use_mutation(tree / module, operator, mutation.occurrence) as (original, mutated):
+        if mutated is None:
+            return WorkResult(worker_outcome=WorkerOutcome.NO_TEST)
+        killed, output = run_tests(command, tree, timeout)
+    diff = "\n".join(difflib.unified_diff(original.splitlines(), mutated.splitlines(), lineterm=""))
+    return WorkResult(output=output[-3000:], diff=diff, worker_outcome=WorkerOutcome.NORMAL,
+                      test_outcome=TestOutcome.KILLED if killed else TestOutcome.SURVIVED)
+
+
+def mutate_module(module: str, trees: list[Path], equivalents: list[Equivalent]) -> Outcome:
     from cosmic_ray.commands.init import init
-    from cosmic_ray.config import ConfigDict
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
     started = time.monotonic()
     command = test_command(MODULES[module])
-    # No .pyc, as cosmic-ray runs each mutant: a cached one (mtime in whole seconds) could hide a
-    # same-size mutant written within the same second.
-    baseline = subprocess.run(command, shell=True, cwd=tree, capture_output=True, text=True,
-                              env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-    if baseline.returncode != 0:
-        sys.exit(f"mutate: the tests of {module} fail unmutated; fix them first:\n{baseline.stdout[-3000:]}")
-    # Generous: a mutant that hangs (a loop that never ends) is a kill, not a stuck run.
-    timeout = 3 * (time.monotonic() - started) + 10
+    killed, output = run_tests(command, trees[0], timeout=3600)
+    if killed:
+        sys.exit(f"mutate: the tests of {module} fail unmutated; fix them first:\n{output[-3000:]}")
+    # Generous, and more so with several at once: a mutant that hangs is a kill, not a stuck run.
+    timeout = 3 * len(trees) * (time.monotonic() - started) + 10
 
     SESSIONS.mkdir(parents=True, exist_ok=True)
     session = SESSIONS / (re.sub(r"[^A-Za-z0-9]+", "-", module) + ".sqlite")
     session.unlink(missing_ok=True)
-    text = (tree / module).read_text()
+    text = (trees[0] / module).read_text()
     source = text.splitlines()
     annotations = annotation_spans(text)
     mine = [e for e in equivalents if e.module == module]
     outcome = Outcome(module)
     with use_db(str(session), WorkDB.Mode.create) as db:
-        init([tree / module], db, {})
+        init([trees[0] / module], db, {})
+        to_run = []
         for item in list(db.pending_work_items):
             (mutation,) = item.mutations
             line = source[mutation.start_pos[0] - 1].strip()
@@ -184,15 +221,25 @@ def mutate_module(module: str, tree: Path, equivalents: list[Equivalent]) -> Out
             if match:
                 outcome.equivalent += 1
                 db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=f"equivalent: {match}"))
+            else:
+                to_run.append(item)
         print(f"mutate: {module}: {outcome.total} mutants ({outcome.equivalent} equivalent), "
-              f"tests {' '.join(MODULES[module])}", flush=True)
-        config = ConfigDict({"test-command": command, "timeout": timeout, "distributor": {"name": "local"}})
-        here = os.getcwd()
-        os.chdir(tree)  # cosmic-ray writes each mutant into the module path, relative to here
-        try:
-            execute(db, config)
-        finally:
-            os.chdir(here)
+              f"{len(trees)} at once, tests {' '.join(MODULES[module])}", flush=True)
+        free: queue.Queue[Path] = queue.Queue()
+        for tree in trees:
+            free.put(tree)
+
+        def on_a_free_tree(mutation: Any) -> Any:
+            tree = free.get()
+            try:
+                return run_mutant(mutation, module, tree, command, timeout)
+            finally:
+                free.put(tree)
+
+        with ThreadPoolExecutor(max_workers=len(trees)) as pool:  # results are written here, in this thread
+            running = {pool.submit(on_a_free_tree, item.mutations[0]): item for item in to_run}
+            for future in as_completed(running):
+                db.set_result(running[future].job_id, future.result())
         for item, result in db.completed_work_items:
             if result.worker_outcome == WorkerOutcome.SKIPPED:
                 continue
@@ -226,18 +273,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("modules", nargs="*", help=f"modules to mutate (default: all {len(MODULES)})")
     parser.add_argument("--changed", metavar="REF", help="only the modules changed since REF")
+    parser.add_argument("--jobs", type=int, default=JOBS, help=f"mutants run at once (default {JOBS})")
     args = parser.parse_args(argv)
     modules = changed_since(args.changed) if args.changed else (args.modules or list(MODULES))
     unknown = [m for m in modules if m not in MODULES]
     if unknown:
         parser.error(f"not a mutated module: {', '.join(unknown)}; the modules: {', '.join(MODULES)}")
+    if not 1 <= args.jobs <= 16:
+        parser.error(f"--jobs must be 1 to 16, not {args.jobs}")
     equivalents = load_equivalents()
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="python-shop-mutate-") as scratch:
-        tree = Path(scratch)
-        copy_repository(tree)
+        trees = [Path(scratch) / str(n) for n in range(args.jobs)]
+        for tree in trees:
+            copy_repository(tree)
         for module in modules:
-            outcomes.append(mutate_module(module, tree, equivalents))
+            outcomes.append(mutate_module(module, trees, equivalents))
     killed = sum(o.killed for o in outcomes)
     equivalent = sum(o.equivalent for o in outcomes)
     judged = sum(o.total for o in outcomes) - equivalent
