@@ -64,7 +64,7 @@ test: setup ## every test: first installs what they need (Debian packages, the s
 	sandbox/toolchain install pulumi kube node
 	$(PYTHON) -m sandbox.wheels
 	env $$($(PYTHON) -m sandbox.wheels --env) $(PYTHON) -m tools.toolset policy-pack
-	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	$(PYTHON) -m pytest --durations=25 $(PYTEST_ARGS)
 
 # Deploys first: for minutes after the full load run, every pulumi run here took ~5 s
 # longer (no process or socket was left behind; the cause was not found).
