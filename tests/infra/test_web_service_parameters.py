@@ -1,0 +1,31 @@
+"""WebService as a component others build with: what a caller passes reaches the objects."""
+
+from __future__ import annotations
+
+from tests.support.pulumi_mocks import DEV_CONFIG, run_program
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+
+# A program of one web service with resources of its own, on an explicit provider as the shop's.
+PROGRAM = '''
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.web_service import ContainerResources, WebService
+
+provider = k8s.Provider("cluster", context="minikube")
+WebService(
+    "python-shop-api", component="backend", namespace="shop", image="python-shop-api:1", image_from_source=False,
+    replicas=1, network_policy=False, monitoring="off", monitoring_namespace="monitoring",
+    resources=ContainerResources(cpu_request="250m", memory_request="300Mi", cpu_limit="2", memory_limit="1Gi"),
+    opts=pulumi.ResourceOptions(providers=[provider]),
+)
+'''
+
+
+def test_a_callers_resources_replace_the_defaults(tmp_path):
+    (tmp_path / "__main__.py").write_text(PROGRAM)
+    run = run_program(DEV_CONFIG, program=tmp_path)
+    (container,) = run.one(DEPLOYMENT, "python-shop-api").inputs["spec"]["template"]["spec"]["containers"]
+    assert container["resources"] == {"requests": {"cpu": "250m", "memory": "300Mi"},
+                                      "limits": {"cpu": "2", "memory": "1Gi"}}
