@@ -29,3 +29,16 @@ def test_a_callers_resources_replace_the_defaults(tmp_path):
     (container,) = run.one(DEPLOYMENT, "python-shop-api").inputs["spec"]["template"]["spec"]["containers"]
     assert container["resources"] == {"requests": {"cpu": "250m", "memory": "300Mi"},
                                       "limits": {"cpu": "2", "memory": "1Gi"}}
+
+
+def test_what_a_caller_leaves_out_gives_the_documented_defaults(tmp_path):
+    (tmp_path / "__main__.py").write_text(PROGRAM)
+    run = run_program(DEV_CONFIG, program=tmp_path)
+    service = run.one("kubernetes:core/v1:Service", "python-shop-api-service").inputs["spec"]
+    # In the cluster only, on the port the container listens on (the Procfile's $PORT).
+    assert (service["type"], [p["port"] for p in service["ports"]]) == ("ClusterIP", [8080])
+    # No max_replicas: no autoscaler, so the Deployment keeps the replicas it was given; one pod: no
+    # budget; no ingress; no network_policy: no NetworkPolicy; monitoring off: no PodMonitor.
+    assert sorted(r.type for r in run.kubernetes_objects()) == [
+        "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:core/v1:ServiceAccount"]
+    assert run.one(DEPLOYMENT, "python-shop-api").inputs["spec"]["replicas"] == 1
