@@ -125,6 +125,7 @@ class Outcome:
     killed: int = 0
     equivalent: int = 0
     survivors: list[str] = field(default_factory=list)
+    unwritten: list[str] = field(default_factory=list)  # mutants cosmic-ray could not apply
     seconds: float = 0.0
 
     @property
@@ -174,10 +175,13 @@ def run_mutant(mutation: Any, module: str, tree: Path, command: str, timeout: fl
 
     arguments = getattr(mutation, "operator_args", None) or {}
     operator = cosmic_ray.plugins.get_operator(mutation.operator_name)(**arguments)
-    with use_mutation(tree / module, operator, mutation.occurrence) as (original, mutated):
-        if mutated is None:
-            return WorkResult(worker_outcome=WorkerOutcome.NO_TEST)
-        killed, output = run_tests(command, tree, timeout)
+    try:
+        with use_mutation(tree / module, operator, mutation.occurrence) as (original, mutated):
+            if mutated is None:
+                return WorkResult(worker_outcome=WorkerOutcome.NO_TEST, output="no such mutation")
+            killed, output = run_tests(command, tree, timeout)
+    except Exception as error:  # cosmic-ray could not write this one (its own bug): no mutant, no score
+        return WorkResult(worker_outcome=WorkerOutcome.EXCEPTION, output=f"{type(error).__name__}: {error}")
     diff = "\n".join(difflib.unified_diff(original.splitlines(), mutated.splitlines(), lineterm=""))
     return WorkResult(output=output[-3000:], diff=diff, worker_outcome=WorkerOutcome.NORMAL,
                       test_outcome=TestOutcome.KILLED if killed else TestOutcome.SURVIVED)
@@ -244,6 +248,10 @@ def mutate_module(module: str, trees: list[Path], equivalents: list[Equivalent])
             if result.worker_outcome == WorkerOutcome.SKIPPED:
                 continue
             (mutation,) = item.mutations
+            if result.worker_outcome in (WorkerOutcome.NO_TEST, WorkerOutcome.EXCEPTION):
+                outcome.total -= 1  # never written, never tested: counted neither way, but said
+                outcome.unwritten.append(f"{module}:{mutation.start_pos[0]}: {mutation.operator_name}: {result.output}")
+                continue
             if result.test_outcome == TestOutcome.SURVIVED:
                 row = mutation.start_pos[0]
                 mutated = next((d[1:].strip() for d in (result.diff or "").splitlines()
@@ -255,6 +263,8 @@ def mutate_module(module: str, trees: list[Path], equivalents: list[Equivalent])
     outcome.seconds = time.monotonic() - started
     for line in sorted(outcome.survivors, key=lambda s: int(s.split(":")[1])):
         print(f"  survived {line}")
+    for line in outcome.unwritten:
+        print(f"  not written (not counted) {line}")
     unmatched = [e for e in mine if e.line not in {s.strip() for s in source}]
     for entry in unmatched:
         print(f"  stale equivalent (no such line any more): {entry.operator} {entry.line!r}")
