@@ -700,12 +700,15 @@ def autoscaled_message(most):
         (autoscaler(5), 5),
         (autoscaler(5.0), 5),  # the engine's numbers are floats
         (autoscaler(5, api="autoscaling/v1"), 5),
+        (autoscaler(2), 2),  # two pods: a drain may take both
         (autoscaler(1), None),  # never more than one pod
+        (autoscaler(None), None),  # unknown in a preview: not judged
         (autoscaler(5, name="api"), None),  # another workload's
         (autoscaler(5, kind="StatefulSet"), None),
         (autoscaler(5, namespace="elsewhere"), None),
     ],
-    ids=["v2", "float-from-the-engine", "v1", "max-one", "other-name", "other-kind", "other-namespace"],
+    ids=["v2", "float-from-the-engine", "v1", "max-two", "max-one", "unknown", "other-name", "other-kind",
+         "other-namespace"],
 )
 def test_a_workload_an_autoscaler_may_scale_to_two_or_more_needs_a_budget(policies, scaler, needed):
     # Its own replicas (1, or unset and so 1) ask for none; the autoscaler may set up to maxReplicas.
@@ -714,6 +717,12 @@ def test_a_workload_an_autoscaler_may_scale_to_two_or_more_needs_a_budget(polici
     budgeted = violations_of(policies["replicas-have-a-disruption-budget"],
                              [replicated(None), scaler, budget({"matchLabels": WEB})])
     assert budgeted == []
+
+
+def test_an_autoscaler_that_cannot_go_past_the_replicas_is_not_what_the_message_names(policies):
+    # maxReplicas 3 over 3 replicas: the workload runs 3 whatever the autoscaler does.
+    found = violations_of(policies["replicas-have-a-disruption-budget"], [replicated(3), autoscaler(3)])
+    assert found == [budget_message("web", 3, namespace="shop")]
 
 
 def test_the_shops_autoscaled_apps_pass_the_replica_rules(policies):
