@@ -57,13 +57,12 @@ DRAIN_FILE = "/tmp/shop-draining"
 # Built from this repository into the cluster's own store (`make up`): no registry has it, and a same-named
 # image of a registry must never run instead.
 PULL_FROM_SOURCE = "Never"
-# A digest names the content itself: an image the node has under it is the right one, so it is pulled once.
-PULL_BY_DIGEST = "IfNotPresent"
-# A tag too: Always would make every pod start wait on the registry (an outage of it then stops rollouts and
-# rescheduling after a drain) and break images loaded into the node under a tag (`kind load`, `minikube image
-# load`, ctr import), and it does not make a moved tag safe, since pods started before keep the old content.
-# What runs is pinned by a digest instead (the prod guardrail images-by-digest).
-PULL_BY_TAG = "IfNotPresent"
+# From a registry, by digest or by tag alike. A digest names the content itself: an image the node has under it
+# is the right one, so it is pulled once. A tag too: Always would make every pod start wait on the registry (an
+# outage of it then stops rollouts and rescheduling after a drain) and break images loaded into the node under a
+# tag (`kind load`, `minikube image load`, ctr import), and it does not make a moved tag safe, since pods started
+# before keep the old content. What runs is pinned by a digest instead (the prod guardrail images-by-digest).
+PULL_FROM_REGISTRY = "IfNotPresent"
 MAX_SURGE, MAX_UNAVAILABLE = 1, 0  # a new pod before an old one goes: capacity never drops in a rollout
 REVISION_HISTORY = 5  # old ReplicaSets kept for `kubectl rollout undo`: a few releases back, no more
 # A PodDisruptionBudget from this many replicas on, none below: over a single pod a budget either forbids its
@@ -395,7 +394,7 @@ def _container(name: str, image: str, image_from_source: bool, resources: Contai
     return {
         "name": name,
         "image": image,
-        "imagePullPolicy": pull_policy(image, image_from_source),
+        "imagePullPolicy": pull_policy(image_from_source),
         "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"},
                   {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "env": [{"name": k, "value": v} for k, v in _contract(image).items()]
@@ -417,11 +416,9 @@ def _container(name: str, image: str, image_from_source: bool, resources: Contai
     }
 
 
-def pull_policy(image: str, image_from_source: bool) -> str:
-    """When the kubelet pulls the image: by where it comes from (PULL_FROM_SOURCE, PULL_BY_DIGEST, PULL_BY_TAG)."""
-    if image_from_source:
-        return PULL_FROM_SOURCE
-    return PULL_BY_DIGEST if "@sha256:" in image else PULL_BY_TAG
+def pull_policy(image_from_source: bool) -> str:
+    """When the kubelet pulls the image: by where it comes from (PULL_FROM_SOURCE, PULL_FROM_REGISTRY)."""
+    return PULL_FROM_SOURCE if image_from_source else PULL_FROM_REGISTRY
 
 
 def _contract(image: str) -> dict[str, str]:

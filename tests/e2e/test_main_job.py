@@ -13,10 +13,12 @@ The verbs run in a copy of the repository, with their state in a backend of the 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -170,35 +172,96 @@ def test_make_up_with_nothing_changed_builds_nothing_and_changes_nothing(machine
     assert "built from" not in up.stderr
 
 
+class MakeLogs:
+    """`make logs` started as in a terminal, its lines gathered as they come; Ctrl-C on leaving."""
+
+    def __init__(self, machine):
+        repo, env = machine
+        # Its own process group for the Ctrl-C, and SIGINT at its default. A test run started in the
+        # background of a non-interactive shell (CI's) has SIGINT ignored, and every child would
+        # inherit that: no Ctrl-C could stop them (found so: `make logs` outlived the signal by 30 s).
+        self.proc = subprocess.Popen(["make", "--no-print-directory", "logs"], cwd=repo, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     stdin=subprocess.DEVNULL, start_new_session=True,
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        self.seen: list[str] = []
+        output = self.proc.stdout
+        assert output is not None  # stdout=PIPE
+        threading.Thread(target=lambda: self.seen.extend(iter(output.readline, "")), daemon=True).start()
+
+    def __enter__(self) -> MakeLogs:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        os.killpg(self.proc.pid, signal.SIGINT)
+        self.proc.wait(timeout=30)
+
+
 def test_make_logs_follows_both_apps_with_each_line_labelled(machine):
-    repo, env = machine
     url = shop_url(machine)
-    # As in a terminal: its own process group for the Ctrl-C below, and SIGINT at its default. A test run
-    # started in the background of a non-interactive shell (CI's) has SIGINT ignored, and every child
-    # would inherit that: no Ctrl-C could stop them (found so: `make logs` outlived the signal by 30 s).
-    logs = subprocess.Popen(["make", "--no-print-directory", "logs"], cwd=repo, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    seen: list[str] = []
-    try:
+    with MakeLogs(machine) as logs:
         request_id = f"make-logs-{time.monotonic_ns()}"
         deadline = time.monotonic() + 60  # kubectl attaching to each pod takes a second or two
         wanted = {"frontend", "backend"}
-        output = logs.stdout
-        assert output is not None  # stdout=PIPE
-        reader = threading.Thread(target=lambda: seen.extend(iter(output.readline, "")), daemon=True)
-        reader.start()
         while wanted and time.monotonic() < deadline:
             requests.get(url, headers={"X-Request-ID": request_id}, timeout=10)
-            for line in list(seen):
+            for line in list(logs.seen):
                 app = line.split(" ", 1)[0]
                 if app in wanted and f'"request_id": "{request_id}"' in line and " | {" in line:
                     wanted.discard(app)
             time.sleep(0.5)
-        assert not wanted, f"no line of {wanted} with request {request_id}; got {seen[-10:]}"
-    finally:
-        os.killpg(logs.pid, signal.SIGINT)
-        logs.wait(timeout=30)
+        assert not wanted, f"no line of {wanted} with request {request_id}; got {logs.seen[-10:]}"
+
+
+def test_make_logs_goes_on_with_a_container_that_restarted(machine):
+    """A backend container that exits is restarted by the kubelet in the same pod; its `kubectl logs
+    --follow` ended with it, and `make logs` must pick the pod up again."""
+    repo, env = machine
+    shop_url(machine)
+    found = subprocess.run([sys.executable, "-c", "from sandbox.targets import REAL_NODE_STACK, answering; "
+                            "from tools.toolset import find_kubectl; "
+                            "print(find_kubectl(install=False), answering(REAL_NODE_STACK))"],
+                           cwd=repo, env=env, capture_output=True, text=True, check=True).stdout.split()
+    kubectl = [found[0], "--kubeconfig", found[1], "--namespace", "python-shop"]
+
+    def backend() -> dict:
+        listed = subprocess.run([*kubectl, "get", "pods", "--selector", "app.kubernetes.io/component=backend",
+                                 "--output", "json"], capture_output=True, text=True, check=True).stdout
+        return min(json.loads(listed)["items"], key=lambda p: p["metadata"]["name"])
+
+    def ask(pod: str, request_id: str) -> subprocess.CompletedProcess:
+        # From inside the pod to its own port: the line can only come from this container.
+        return subprocess.run([*kubectl, "exec", pod, "--", "python", "-c", "import os, urllib.request as u; "
+                               "u.urlopen(u.Request(f'http://127.0.0.1:{os.environ[\"PORT\"]}/', "
+                               f"headers={{'X-Request-ID': '{request_id}'}}), timeout=5)"],
+                              capture_output=True, text=True)
+
+    def logged(logs: MakeLogs, pod: str, request_id: str) -> bool:
+        prefix = "backend  " + "-".join(pod.rsplit("-", 2)[-2:]) + " | "
+        return any(line.startswith(prefix) and f'"request_id": "{request_id}"' in line for line in list(logs.seen))
+
+    pod = backend()["metadata"]["name"]
+    restarts = backend()["status"]["containerStatuses"][0]["restartCount"]
+    with MakeLogs(machine) as logs:
+        deadline = time.monotonic() + 60
+        while not logged(logs, pod, "before-the-restart") and time.monotonic() < deadline:
+            ask(pod, "before-the-restart")
+            time.sleep(0.5)
+        assert logged(logs, pod, "before-the-restart"), logs.seen[-10:]
+        # granian is the container's PID 1 (the Dockerfile's exec): on SIGTERM it stops, the container ends.
+        subprocess.run([*kubectl, "exec", pod, "--", "python", "-c", "import os, signal; os.kill(1, signal.SIGTERM)"],
+                       capture_output=True, check=True)
+        deadline = time.monotonic() + 120  # the kubelet's restart, then make logs' next poll (2 s)
+        while time.monotonic() < deadline:
+            status = backend()["status"]["containerStatuses"][0]
+            if status["restartCount"] > restarts and status.get("ready"):
+                ask(pod, "after-the-restart")
+                if logged(logs, pod, "after-the-restart"):
+                    break
+            time.sleep(1)
+        assert logged(logs, pod, "after-the-restart"), logs.seen[-10:]
+        before = [line for line in logs.seen if '"request_id": "before-the-restart"' in line]
+        assert len(before) == len({line for line in before}), "a line shown twice after the restart"
 
 
 def test_make_down_leaves_nothing_behind(machine):

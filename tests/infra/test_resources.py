@@ -218,7 +218,7 @@ def test_configured_images_are_pulled_with_the_providers_await(production_run):
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
         assert container["image"] == image
         # A tag (1.4.2) and a digest alike: pulled when the node lacks it, never on every pod start
-        # (web_service.py's PULL_BY_TAG says why not Always).
+        # (web_service.py's PULL_FROM_REGISTRY says why not Always).
         assert container["imagePullPolicy"] == "IfNotPresent"
         assert "annotations" not in deployment["metadata"]  # a registry pull may take long: the provider's 10 min
 
