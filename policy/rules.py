@@ -297,7 +297,9 @@ def replicas_of(resource_type: str, props: Mapping[str, Any]) -> int | None:
     if resource_type not in REPLICATED:
         return None
     replicas = (props.get("spec") or {}).get("replicas", 1)
-    # The engine hands numbers to the pack as floats (3.0); the mocks as ints. Unknown in a preview: not judged.
+    # The engine hands numbers to the pack as floats (3.0); the mocks as ints. Null or not a number: not judged
+    # (null is 1 to the API server; anything else it refuses). An unknown in a preview never gets here: the
+    # policy SDK's proxy raises on reading it and skips the rule (pulumi_policy/proxy.py).
     if isinstance(replicas, bool) or not isinstance(replicas, int | float) or replicas < MIN_REPLICAS:
         return None
     return int(replicas)
@@ -311,7 +313,7 @@ def autoscaled_to(resources: list[tuple[str, Mapping[str, Any]]]) -> dict[tuple[
             continue
         spec = props.get("spec") or {}
         target, most = spec.get("scaleTargetRef") or {}, spec.get("maxReplicas")
-        if isinstance(most, int | float) and not isinstance(most, bool):  # unknown in a preview: not judged
+        if isinstance(most, int | float) and not isinstance(most, bool):  # absent or no number: not judged
             key = (_namespace(props), str(target.get("kind")), str(target.get("name")))
             scaled[key] = max(scaled.get(key, 0), int(most))
     return scaled

@@ -634,6 +634,19 @@ def test_budgets_and_spread_are_asked_of_two_replicas_or_more(policies, replicas
     } if needed else NONE)
 
 
+def test_replicas_written_as_null_are_one_as_the_api_server_reads_them(policies):
+    kind, props = replicated(1, constraints=[])
+    props["spec"]["replicas"] = None
+    assert replica_violations(policies, [(kind, props)]) == NONE
+
+
+def test_every_workload_is_judged_whatever_comes_before_it(policies):
+    kind, small = replicated(1, constraints=[])
+    small["metadata"]["name"] = "api"  # one pod, listed first: no budget asked of it, and the next still judged
+    found = violations_of(policies["replicas-have-a-disruption-budget"], [(kind, small), replicated(3)])
+    assert found == [budget_message("web", 3, namespace="shop")]
+
+
 def test_a_stateful_set_is_asked_the_same(policies):
     found = replica_violations(policies, [replicated(3, constraints=[], kind=STATEFUL_SET)])
     assert found == {
@@ -702,12 +715,12 @@ def autoscaled_message(most):
         (autoscaler(5, api="autoscaling/v1"), 5),
         (autoscaler(2), 2),  # two pods: a drain may take both
         (autoscaler(1), None),  # never more than one pod
-        (autoscaler(None), None),  # unknown in a preview: not judged
+        (autoscaler(None), None),  # absent (the API server refuses that): not judged
         (autoscaler(5, name="api"), None),  # another workload's
         (autoscaler(5, kind="StatefulSet"), None),
         (autoscaler(5, namespace="elsewhere"), None),
     ],
-    ids=["v2", "float-from-the-engine", "v1", "max-two", "max-one", "unknown", "other-name", "other-kind",
+    ids=["v2", "float-from-the-engine", "v1", "max-two", "max-one", "absent", "other-name", "other-kind",
          "other-namespace"],
 )
 def test_a_workload_an_autoscaler_may_scale_to_two_or_more_needs_a_budget(policies, scaler, needed):
