@@ -95,6 +95,7 @@ class Equivalent:
     operator: str
     line: str  # the source line, stripped: survives edits elsewhere in the file
     reason: str
+    to: str | None = None  # the mutated line, stripped, when only one of the line's mutants is meant
 
 
 def annotation_spans(text: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
@@ -115,7 +116,21 @@ def annotation_spans(text: str) -> list[tuple[tuple[int, int], tuple[int, int]]]
 
 def load_equivalents(path: Path = EQUIVALENTS) -> list[Equivalent]:
     entries = tomllib.loads(path.read_text()).get("equivalent", []) if path.exists() else []
-    return [Equivalent(e["module"], e["operator"], e["line"].strip(), e["reason"]) for e in entries]
+    return [Equivalent(e["module"], e["operator"], e["line"].strip(), e["reason"], e.get("to")) for e in entries]
+
+
+def mutated_line(text: str, mutation: Any) -> str | None:
+    """The line `mutation` makes of its source line, stripped (in memory: nothing is written)."""
+    import cosmic_ray.plugins
+    from cosmic_ray.mutating import mutate_code
+
+    arguments = getattr(mutation, "operator_args", None) or {}
+    try:
+        code = mutate_code(text, cosmic_ray.plugins.get_operator(mutation.operator_name)(**arguments),
+                           mutation.occurrence)
+    except Exception:  # cosmic-ray cannot write this one: run_mutant says so
+        return None
+    return code.splitlines()[mutation.start_pos[0] - 1].strip() if code else None
 
 
 @dataclass
@@ -218,7 +233,8 @@ def mutate_module(module: str, trees: list[Path], equivalents: list[Equivalent])
                 db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output="not a nearest slip"))
                 continue
             outcome.total += 1
-            match = next((e.reason for e in mine if e.operator == mutation.operator_name and e.line == line), None)
+            match = next((e.reason for e in mine if e.operator == mutation.operator_name and e.line == line
+                          and (e.to is None or e.to == mutated_line(text, mutation))), None)
             start, end = tuple(mutation.start_pos), tuple(mutation.end_pos)
             if match is None and any(a <= start and end <= b for a, b in annotations):
                 match = "an annotation, never evaluated (from __future__ import annotations)"

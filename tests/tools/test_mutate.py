@@ -28,13 +28,14 @@ def trees(tmp_path, monkeypatch):
     return made
 
 
-def test_the_untested_function_survives_the_tested_one_is_killed_and_a_listed_equivalent_is_not_run(trees):
-    same = mutate.Equivalent(MODULE, "core/ReplaceComparisonOperator_Gt_GtE", "return x > 10", "as a test says")
-    outcome = mutate.mutate_module(MODULE, trees, [same])
-    # x * 2: `/` and the numbers 1 and 3 each break double(3) == 6. x > 10: 9 and 11 pass it, and
-    # `>=` is listed as equivalent.
-    assert (outcome.total, outcome.killed, outcome.equivalent) == (6, 3, 1)
-    assert sorted(line.split(": ", 2)[2] for line in outcome.survivors) == [
-        "return x > 10  ->  return x > 11", "return x > 10  ->  return x > 9"]
+def test_the_untested_function_survives_the_tested_one_is_killed_and_listed_equivalents_are_not_run(trees):
+    listed = [mutate.Equivalent(MODULE, "core/ReplaceComparisonOperator_Gt_GtE", "return x > 10", "as a test says"),
+              # One of the line's two number mutants: the other still runs.
+              mutate.Equivalent(MODULE, "core/NumberReplacer", "return x > 10", "as a test says", to="return x > 11")]
+    outcome = mutate.mutate_module(MODULE, trees, listed)
+    # x * 2: `/` and the numbers 1 and 3 each break double(3) == 6. x > 10: 9 passes it; `>=` and 11
+    # are listed as equivalent.
+    assert (outcome.total, outcome.killed, outcome.equivalent) == (6, 3, 2)
+    assert [line.split(": ", 2)[2] for line in outcome.survivors] == ["return x > 10  ->  return x > 9"]
     for tree in trees:  # each mutant undone where it was written
         assert (tree / MODULE).read_text() == SOURCE
