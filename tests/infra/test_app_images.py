@@ -79,7 +79,7 @@ def test_what_dockerignore_leaves_out_changes_nothing(tree, leftover):
 def test_dockerignore_rules_as_docker_reads_them(tmp_path):
     context = tmp_path / "app"
     for name in ("Dockerfile", "keep.py", "deep/a/b/c.log", "top.log", "docs/guide.md", "docs/keep.md", "venv/x",
-                 "temp1.txt", "temp12.txt", "#notes", "#old", "deep/x.bak", "xbak"):
+                 "temp1.txt", "temp12.txt", "#notes", "#old", "deep/x.bak", "xbak", "changelog"):
         (context / name).parent.mkdir(parents=True, exist_ok=True)
         (context / name).write_text(name)
     (context / ".dockerignore").write_text(
@@ -87,9 +87,10 @@ def test_dockerignore_rules_as_docker_reads_them(tmp_path):
     )
     # The Dockerfile is left out of the context but still defines the image: it counts. Docker's
     # rules (its .dockerignore reference): `#` in column 1 is a comment, so "#notes" is sent, while
-    # " #old" is a pattern once trimmed; `?` is exactly one character; `**` any number of folders.
-    assert sorted(app_images.build_inputs(context)) == ["#notes", "Dockerfile", "docs/keep.md", "keep.py",
-                                                        "temp12.txt", "xbak"]
+    # " #old" is a pattern once trimmed; `?` is exactly one character; `**` any number of folders; `*.log`
+    # needs the dot ("changelog" is sent).
+    assert sorted(app_images.build_inputs(context)) == ["#notes", "Dockerfile", "changelog", "docs/keep.md",
+                                                        "keep.py", "temp12.txt", "xbak"]
 
 
 @pytest.mark.parametrize("mode", [0o700, 0o755, 0o775, 0o745])
