@@ -3,6 +3,7 @@
     python -m tools.mutate                      every module, one after another
     python -m tools.mutate policy/rules.py      one module (make mutate MODULE=policy/rules.py)
     python -m tools.mutate --changed main       the modules a branch touched since `main`
+    python -m tools.mutate --jobs 3 ...         three mutants at once (make mutate JOBS=3)
 
 Each mutant is one small slip applied to a copy of the repository (never this worktree): the
 module's own hermetic tests run against it, stopping at the first failure. `--jobs N` (the
