@@ -12,13 +12,11 @@ import yaml
 
 from benchmarks import growth
 from benchmarks.growth_program import write_program
+from tests.support.kinds import CONFIG_MAP, DEPLOYMENT, NETWORK_POLICY
 from tests.support.pulumi_mocks import ROOT, run_program, stack_config
 
 WEB_SERVICE = "python-shop:index:WebService"
 FRONTEND_CONFIG = "python-shop:index:FrontendConfig"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,7 @@
 """Pod Security Admission labels and the NetworkPolicies the program declares."""
 
+from tests.support.kinds import DEPLOYMENT, NAMESPACE, NETWORK_POLICY, SERVICE
 from tests.support.pulumi_mocks import DEV_CONFIG, run_program
-
-NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 
 def policies(run) -> dict[str, dict]:
@@ -10,7 +9,7 @@ def policies(run) -> dict[str, dict]:
 
 
 def test_namespace_enforces_restricted_pod_security(stack_run):
-    (namespace,) = stack_run.all("kubernetes:core/v1:Namespace")
+    (namespace,) = stack_run.all(NAMESPACE)
     labels = namespace.inputs["metadata"]["labels"]
     for mode in ("enforce", "audit", "warn"):
         assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
@@ -34,7 +33,7 @@ def test_only_frontend_pods_reach_backend_pods_on_the_backend_port(stack_run):
     assert rule["from"] == [{"podSelector": {"matchLabels": {"app": "python-shop-frontend"}}}]
     # The container port the backend Service targets, whatever backendPort says.
     assert rule["ports"] == [{"protocol": "TCP", "port": "http"}]
-    service = stack_run.one("kubernetes:core/v1:Service", "python-shop-backend-service").inputs
+    service = stack_run.one(SERVICE, "python-shop-backend-service").inputs
     assert service["spec"]["ports"][0]["targetPort"] == "http"
 
 
@@ -46,7 +45,7 @@ def test_anyone_reaches_the_frontend_on_its_port(stack_run):
 
 def test_every_deployment_is_covered_by_a_policy(stack_run):
     selected = [p["podSelector"].get("matchLabels", {}) for p in policies(stack_run).values()]
-    for deployment in stack_run.all("kubernetes:apps/v1:Deployment"):
+    for deployment in stack_run.all(DEPLOYMENT):
         pod_labels = deployment.inputs["spec"]["template"]["metadata"]["labels"]
         assert any(s.items() <= pod_labels.items() for s in selected if s), deployment.name
 
@@ -60,5 +59,5 @@ def test_in_a_shared_namespace_only_the_shops_pods_are_denied():
     run = run_program({**DEV_CONFIG, "python-shop:namespace": "default", "python-shop:createNamespace": "false"})
     deny = policies(run)["python-shop-default-deny-ingress"]
     assert deny["podSelector"] == {"matchLabels": {"app.kubernetes.io/part-of": "python-shop"}}
-    for deployment in run.all("kubernetes:apps/v1:Deployment"):
+    for deployment in run.all(DEPLOYMENT):
         assert deployment.inputs["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/part-of"] == "python-shop"

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.kinds import DEPLOYMENT, NETWORK_POLICY, POD_MONITOR, SERVICE
 from tests.support.pulumi_mocks import DEV_CONFIG, Run, run_program
 
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
-POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"
 APPS = ("python-shop-backend", "python-shop-frontend")
 MODES = ("off", "annotations", "podmonitor")
 # The first rule of each app's policy: who may open its pages. Unchanged by monitoring.
@@ -57,7 +55,7 @@ def test_podmonitor_mode_declares_one_pod_monitor_per_app_on_its_metrics_port():
     monitors = {m.inputs["metadata"]["name"]: m.inputs for m in run.all(POD_MONITOR)}
     assert sorted(monitors) == list(APPS)
     for name in APPS:
-        labels = run.one("kubernetes:core/v1:Service", f"{name}-service").inputs["metadata"]["labels"]
+        labels = run.one(SERVICE, f"{name}-service").inputs["metadata"]["labels"]
         assert monitors[name] == {
             "apiVersion": "monitoring.coreos.com/v1",
             "kind": "PodMonitor",

@@ -3,11 +3,9 @@ nodes and zones, and from two replicas on a PodDisruptionBudget (infra/web_servi
 
 import pytest
 
+from tests.support.kinds import AUTOSCALER, BUDGET, DEPLOYMENT, INGRESS, NETWORK_POLICY, SERVICE, SERVICE_ACCOUNT
 from tests.support.pulumi_mocks import DEV_CONFIG, PRODUCTION_LIKE_CONFIG, run_program
 
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
-BUDGET = "kubernetes:policy/v1:PodDisruptionBudget"
 APPS = ("python-shop-backend", "python-shop-frontend")
 
 
@@ -140,7 +138,6 @@ def test_the_deployment_waits_for_its_account(dev_run):
 
 # --- the autoscaler ------------------------------------------------------------------------------------
 
-AUTOSCALER = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 
 
 def test_no_autoscaler_unless_a_max_is_set(stack_run):
@@ -202,8 +199,6 @@ def test_a_source_built_rollout_may_take_as_long_as_the_most_pods_the_autoscaler
 
 # --- the Ingress ---------------------------------------------------------------------------------------
 
-INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
-NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 BEHIND_AN_INGRESS = {**PRODUCTION_LIKE_CONFIG, "python-shop:frontendServiceType": "ClusterIP",
                      "python-shop:frontendHost": "shop.example.com"}
 
@@ -231,7 +226,7 @@ def test_an_ingress_routes_its_host_to_the_frontend_service_and_is_not_awaited()
         },
     }
     assert run.exports["frontendUrl"] == "https://shop.example.com/"
-    assert run.one("kubernetes:core/v1:Service", "python-shop-frontend-service").inputs["spec"]["type"] == "ClusterIP"
+    assert run.one(SERVICE, "python-shop-frontend-service").inputs["spec"]["type"] == "ClusterIP"
 
 
 def test_without_tls_or_a_class_the_ingress_is_plain_http_on_the_default_class():

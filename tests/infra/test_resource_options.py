@@ -3,10 +3,8 @@ the same object across `pulumi up`s. A lost alias or parent replaces it, which n
 
 import pytest
 
+from tests.support.kinds import BUDGET, CONFIG_MAP, DEPLOYMENT, NAMESPACE, NETWORK_POLICY, SERVICE, SERVICE_ACCOUNT
 from tests.support.pulumi_mocks import DEV_CONFIG, PRODUCTION_LIKE_CONFIG, PROVIDER_TYPE, run_program
-
-NAMESPACE = "kubernetes:core/v1:Namespace"
-NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 
 def test_a_namespace_named_otherwise_keeps_the_urn_earlier_stacks_gave_it():
@@ -35,13 +33,13 @@ def test_each_apps_objects_are_children_of_its_web_service(config, stack, budget
         children = sorted((r.type, r.name) for r in run.registered if r.parent == component)
         # The dev stack's one replica each gets no disruption budget; production-like's 3 and 4 do.
         assert children == sorted([
-            ("kubernetes:apps/v1:Deployment", f"python-shop-{app}"),
-            ("kubernetes:core/v1:Service", f"python-shop-{app}-service"),
-            ("kubernetes:core/v1:ServiceAccount", f"python-shop-{app}"),
+            (DEPLOYMENT, f"python-shop-{app}"),
+            (SERVICE, f"python-shop-{app}-service"),
+            (SERVICE_ACCOUNT, f"python-shop-{app}"),
             (NETWORK_POLICY, "python-shop-backend-from-frontend" if app == "backend" else "python-shop-frontend-from-anywhere"),
-            *([("kubernetes:policy/v1:PodDisruptionBudget", f"python-shop-{app}")] if budgets else []),
+            *([(BUDGET, f"python-shop-{app}")] if budgets else []),
         ])
-    config_map = run.one("kubernetes:core/v1:ConfigMap", "python-shop-frontend-config")
+    config_map = run.one(CONFIG_MAP, "python-shop-frontend-config")
     assert config_map.parent == f"urn:pulumi:{stack}::python-shop::python-shop:index:FrontendConfig::python-shop-frontend-config"
 
 

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from tests.support.kinds import CONFIG_MAP, DEPLOYMENT, NAMESPACE, SERVICE
 from tests.support.pulumi_mocks import (
     DEV_CONFIG,
     PRODUCTION_LIKE_CONFIG,
@@ -15,12 +16,6 @@ from tests.support.pulumi_mocks import (
     run_program,
     stack_config,
 )
-
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-SERVICE = "kubernetes:core/v1:Service"
-CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-NAMESPACE = "kubernetes:core/v1:Namespace"
-NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 
 @pytest.fixture(scope="module")

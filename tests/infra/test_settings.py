@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.support.kinds import AUTOSCALER, DEPLOYMENT, SERVICE
 from tests.support.pulumi_mocks import DEV_CONFIG, run_program
 
 
@@ -87,7 +88,7 @@ def test_an_autoscalers_max_must_exceed_its_minimum(replicas, most):
 
 def test_an_autoscaler_from_one_to_two_is_fine():
     run = run_program({**DEV_CONFIG, "python-shop:backendMaxReplicas": "2"})
-    assert [r.name for r in run.all("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")] == ["python-shop-backend"]
+    assert [r.name for r in run.all(AUTOSCALER)] == ["python-shop-backend"]
 
 
 @pytest.mark.parametrize("kind", ["NodePort", "LoadBalancer"])
@@ -121,8 +122,6 @@ def test_a_misspelled_key_is_reported_not_ignored():
     assert "backendPort" in message
 
 
-DEPLOYMENT, SERVICE = "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service"
-HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 
 
 def backend_image(run):
@@ -150,7 +149,7 @@ def backend_image(run):
         ("backendPort", "1",
          lambda run: run.one(SERVICE, "python-shop-backend-service").inputs["spec"]["ports"][0]["port"], 1),
         ("backendMaxReplicas", "50",
-         lambda run: run.one(HPA, "python-shop-backend").inputs["spec"]["maxReplicas"], 50),
+         lambda run: run.one(AUTOSCALER, "python-shop-backend").inputs["spec"]["maxReplicas"], 50),
     ],
 )
 def test_good_values_are_accepted_and_reach_the_objects(key, value, observed, expected):
@@ -160,10 +159,10 @@ def test_good_values_are_accepted_and_reach_the_objects(key, value, observed, ex
 def test_the_dev_stack_relies_on_defaults_that_work_on_minikube():
     run = run_program({"kubernetes:context": "minikube"})
     assert run.exports["namespace"] == "python-shop"
-    assert run.one("kubernetes:core/v1:Service", "python-shop-frontend-service").inputs["spec"]["type"] == "NodePort"
+    assert run.one(SERVICE, "python-shop-frontend-service").inputs["spec"]["type"] == "NodePort"
 
 
 def test_the_lowest_cpu_target_is_accepted_and_reaches_the_autoscaler():
     run = run_program({**DEV_CONFIG, "python-shop:backendMaxReplicas": "3", "python-shop:autoscalingCpuPercent": "1"})
-    target = run.one(HPA, "python-shop-backend").inputs["spec"]["metrics"][0]["resource"]["target"]
+    target = run.one(AUTOSCALER, "python-shop-backend").inputs["spec"]["metrics"][0]["resource"]["target"]
     assert target == {"type": "Utilization", "averageUtilization": 1}

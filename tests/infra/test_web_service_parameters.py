@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from tests.support.kinds import AUTOSCALER, DEPLOYMENT, SERVICE, SERVICE_ACCOUNT
 from tests.support.pulumi_mocks import DEV_CONFIG, run_program
-
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
 # A program of one web service with resources of its own, on an explicit provider as the shop's.
 PROGRAM = '''
@@ -34,20 +33,20 @@ def test_a_callers_resources_replace_the_defaults(tmp_path):
 def test_what_a_caller_leaves_out_gives_the_documented_defaults(tmp_path):
     (tmp_path / "__main__.py").write_text(PROGRAM.format(extra=""))
     run = run_program(DEV_CONFIG, program=tmp_path)
-    service = run.one("kubernetes:core/v1:Service", "python-shop-api-service").inputs["spec"]
+    service = run.one(SERVICE, "python-shop-api-service").inputs["spec"]
     # In the cluster only, on the port the container listens on (the Procfile's $PORT).
     assert (service["type"], [p["port"] for p in service["ports"]]) == ("ClusterIP", [8080])
     # No max_replicas: no autoscaler, so the Deployment keeps the replicas it was given; one pod: no
     # budget; no ingress; no network_policy: no NetworkPolicy; monitoring off: no PodMonitor.
     assert sorted(r.type for r in run.kubernetes_objects()) == [
-        "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:core/v1:ServiceAccount"]
+        DEPLOYMENT, SERVICE, SERVICE_ACCOUNT]
     assert run.one(DEPLOYMENT, "python-shop-api").inputs["spec"]["replicas"] == 1
 
 
 def test_an_autoscaler_with_no_target_named_aims_at_70_percent_of_the_cpu_request(tmp_path):
     (tmp_path / "__main__.py").write_text(PROGRAM.format(extra="\n    max_replicas=3,"))
     run = run_program(DEV_CONFIG, program=tmp_path)
-    spec = run.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "python-shop-api").inputs["spec"]
+    spec = run.one(AUTOSCALER, "python-shop-api").inputs["spec"]
     # 70%: Pulumi.yaml's default for the stack's autoscalingCpuPercent, the same for a caller of the component.
     assert (spec["minReplicas"], spec["maxReplicas"]) == (1, 3)
     assert spec["metrics"] == [{"type": "Resource", "resource": {"name": "cpu", "target": {

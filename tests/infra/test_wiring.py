@@ -2,9 +2,8 @@
 
 import pytest
 
+from tests.support.kinds import CONFIG_MAP, DEPLOYMENT, NAMESPACE, SERVICE
 from tests.support.pulumi_mocks import DEV_CONFIG, ProviderLikeMocks, run_program
-
-CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 
 
 def config_cfg(run) -> str:
@@ -38,9 +37,9 @@ def test_uri_is_read_from_the_services_outputs_not_repeated_from_inputs():
 
 def test_backend_port_changes_only_the_service_port_not_the_container():
     run = run_program({**DEV_CONFIG, "python-shop:backendPort": "9000"})
-    service = run.one("kubernetes:core/v1:Service", "python-shop-backend-service").inputs
+    service = run.one(SERVICE, "python-shop-backend-service").inputs
     assert service["spec"]["ports"] == [{"name": "http", "port": 9000, "targetPort": "http", "protocol": "TCP"}]
-    backend = run.one("kubernetes:apps/v1:Deployment", "python-shop-backend")
+    backend = run.one(DEPLOYMENT, "python-shop-backend")
     (container,) = backend.inputs["spec"]["template"]["spec"]["containers"]
     assert container["ports"][0]["containerPort"] == 8080
 
@@ -53,7 +52,7 @@ def test_render_mode_points_the_provider_at_a_directory(tmp_path):
 
 def test_an_existing_namespace_is_used_not_created():
     run = run_program({**DEV_CONFIG, "python-shop:namespace": "default", "python-shop:createNamespace": "false"})
-    assert run.all("kubernetes:core/v1:Namespace") == []
+    assert run.all(NAMESPACE) == []
     assert {o.inputs["metadata"]["namespace"] for o in run.kubernetes_objects()} == {"default"}
     assert config_cfg(run) == 'BACKEND_URI = "http://python-shop-backend-service.default.svc:8080"\n'
 

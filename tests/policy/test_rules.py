@@ -7,12 +7,8 @@ from pulumi_policy import EnforcementLevel, ResourceValidationArgs, StackValidat
 from pulumi_policy.policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions
 
 from tests.policy.conftest import POLICY_DIR
+from tests.support.kinds import BUDGET, CONFIG_MAP, DEPLOYMENT, INGRESS, NETWORK_POLICY, SERVICE, STATEFUL_SET
 from tests.support.pulumi_mocks import DEV_CONFIG, run_program
-
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-SERVICE = "kubernetes:core/v1:Service"
-NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
-
 
 # What the engine hands a policy for an object declared with no resource options (none of the rules reads them).
 NO_OPTIONS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
@@ -203,8 +199,8 @@ def pod(containers=None, init=None, security=None):
 # did not find would let a root or :latest container through unseen.
 KINDS = {
     "kubernetes:core/v1:Pod": lambda spec: {"spec": spec},
-    "kubernetes:apps/v1:Deployment": lambda spec: {"spec": {"template": {"spec": spec}}},
-    "kubernetes:apps/v1:StatefulSet": lambda spec: {"spec": {"template": {"spec": spec}}},
+    DEPLOYMENT: lambda spec: {"spec": {"template": {"spec": spec}}},
+    STATEFUL_SET: lambda spec: {"spec": {"template": {"spec": spec}}},
     "kubernetes:apps/v1:DaemonSet": lambda spec: {"spec": {"template": {"spec": spec}}},
     "kubernetes:apps/v1:ReplicaSet": lambda spec: {"spec": {"template": {"spec": spec}}},
     "kubernetes:batch/v1:Job": lambda spec: {"spec": {"template": {"spec": spec}}},
@@ -240,7 +236,7 @@ def test_every_pod_bearing_kind_is_checked(policies, kind):
 
 
 def test_objects_without_pods_are_not_checked(policies):
-    config_map = ("kubernetes:core/v1:ConfigMap", {"metadata": {"name": "c"}, "data": {"image": "x:latest"}})
+    config_map = (CONFIG_MAP, {"metadata": {"name": "c"}, "data": {"image": "x:latest"}})
     assert all_violations(policies, [config_map]) == {name: [] for name in RESOURCE_POLICIES}
 
 
@@ -274,7 +270,7 @@ def test_init_containers_run_unprivileged_with_tagged_images_but_need_no_probes(
 def test_run_as_non_root_falls_back_to_the_pod(policies, pod_security, container_security, non_root):
     unprivileged = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
     spec = pod([container(securityContext={**unprivileged, **container_security})], security=pod_security)
-    found = violations_of(policies["containers-non-root-unprivileged"], [workload("kubernetes:apps/v1:StatefulSet", spec)])
+    found = violations_of(policies["containers-non-root-unprivileged"], [workload(STATEFUL_SET, spec)])
     assert found == ([] if non_root else [
         "StatefulSet shop/w: container 'app' must run as non-root without privileges; "
         "set securityContext runAsNonRoot: true (pod or container)"])
@@ -486,7 +482,7 @@ def test_a_namespace_chosen_by_expressions_is_named_too(policies, objects):
 
 def test_the_metrics_rules_look_at_their_own_kinds_only(policies):
     # Shaped like an offending Service and NetworkPolicy at once, but of another kind (an Ingress, say).
-    other = ("kubernetes:networking.k8s.io/v1:Ingress",
+    other = (INGRESS,
              {"metadata": {"name": "x", "namespace": "python-shop"},
               "spec": {"ports": [{"name": "metrics", "port": 9464}], "ingress": [{}]}})
     for name in ("metrics-not-on-services", "metrics-only-from-a-namespace"):
@@ -497,8 +493,6 @@ def test_the_metrics_rules_look_at_their_own_kinds_only(policies):
 
 # --- replicas: a disruption budget and spread over nodes and zones (advisory; mandatory in policy/prod.json) ---
 
-BUDGET = "kubernetes:policy/v1:PodDisruptionBudget"
-STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
 REPLICA_POLICIES = ("replicas-have-a-disruption-budget", "replicas-spread-over-nodes-and-zones")
 PROD_PACK_CONFIG = POLICY_DIR / "prod.json"
 

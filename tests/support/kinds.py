@@ -1,0 +1,13 @@
+"""The Pulumi type tokens of the Kubernetes kinds the tests look for, as the engine names them."""
+
+AUTOSCALER = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+BUDGET = "kubernetes:policy/v1:PodDisruptionBudget"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"
+SERVICE = "kubernetes:core/v1:Service"
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
