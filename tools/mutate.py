@@ -120,15 +120,19 @@ def load_equivalents(path: Path = EQUIVALENTS) -> list[Equivalent]:
     return [Equivalent(e["module"], e["operator"], e["line"].strip(), e["reason"], e.get("to")) for e in entries]
 
 
+def operator_of(mutation: Any) -> Any:
+    """cosmic-ray's operator object for a mutation spec of its work database."""
+    import cosmic_ray.plugins
+
+    return cosmic_ray.plugins.get_operator(mutation.operator_name)(**(getattr(mutation, "operator_args", None) or {}))
+
+
 def mutated_line(text: str, mutation: Any) -> str | None:
     """The line `mutation` makes of its source line, stripped (in memory: nothing is written)."""
-    import cosmic_ray.plugins
     from cosmic_ray.mutating import mutate_code
 
-    arguments = getattr(mutation, "operator_args", None) or {}
     try:
-        code = mutate_code(text, cosmic_ray.plugins.get_operator(mutation.operator_name)(**arguments),
-                           mutation.occurrence)
+        code = mutate_code(text, operator_of(mutation), mutation.occurrence)
     except Exception:  # cosmic-ray cannot write this one: run_mutant says so
         return None
     return code.splitlines()[mutation.start_pos[0] - 1].strip() if code else None
@@ -185,14 +189,11 @@ def run_tests(command: str, tree: Path, timeout: float) -> tuple[bool, str]:
 
 def run_mutant(mutation: Any, module: str, tree: Path, command: str, timeout: float) -> Any:
     """One mutant, written into `tree`'s copy of the module for the length of its test run."""
-    import cosmic_ray.plugins
     from cosmic_ray.mutating import use_mutation
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
-    arguments = getattr(mutation, "operator_args", None) or {}
-    operator = cosmic_ray.plugins.get_operator(mutation.operator_name)(**arguments)
     try:
-        with use_mutation(tree / module, operator, mutation.occurrence) as (original, mutated):
+        with use_mutation(tree / module, operator_of(mutation), mutation.occurrence) as (original, mutated):
             if mutated is None:
                 return WorkResult(worker_outcome=WorkerOutcome.NO_TEST, output="no such mutation")
             killed, output = run_tests(command, tree, timeout)
